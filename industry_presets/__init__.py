@@ -1,0 +1,1 @@
+"""Industry presets: one YAML file per industry."""

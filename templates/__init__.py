@@ -1,0 +1,1 @@
+"""Templates that `vtune init` renders into a new project."""
