@@ -43,6 +43,7 @@ setup(
         "keras>=3.10,<3.16",
         "keras-hub>=0.22,<0.33",
         "tensorflow-text>=2.18,<2.22",
+        "tensorboard>=2.18,<2.22",
         "safetensors>=0.4,<1",
         "tensorflow-datasets>=4.9,<4.10",
         "importlib_resources>=6",

@@ -1,17 +1,14 @@
 """Industry presets: YAML files shipped in `vertical_tune.industry_presets`."""
 
-import importlib.resources
-
 import yaml
 
 from vertical_tune.errors import ConfigError, format_error
-
-_PACKAGE = "vertical_tune.industry_presets"
+from vertical_tune.resources import package_folder
 
 
 def list_presets():
     """Return the sorted names of the industry presets that ship with the package."""
-    files = importlib.resources.files(_PACKAGE).iterdir()
+    files = package_folder("industry_presets").iterdir()
     return sorted(f.name[: -len(".yaml")] for f in files if f.name.endswith(".yaml"))
 
 
@@ -27,7 +24,7 @@ def preset_path(name):
                 fix="Run `vtune presets list` to see the presets and what each one sets.",
             )
         )
-    return importlib.resources.files(_PACKAGE) / f"{name}.yaml"
+    return package_folder("industry_presets") / f"{name}.yaml"
 
 
 def load_preset_text(name):

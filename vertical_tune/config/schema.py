@@ -182,6 +182,10 @@ class OutputConfig(_Section):
         "runs/latest",
         description="Run directory (relative to the config file); replaced atomically at the end.",
     )
+    compare_baseline: bool = Field(
+        True,
+        description="Also fit TF-IDF + logistic regression on the same split and show it in the report.",
+    )
 
 
 class VTuneConfig(_Section):

@@ -1,0 +1,44 @@
+"""The `vtune` command: one module per command group, heavy imports inside the commands."""
+
+import os
+import sys
+
+import typer
+
+from vertical_tune.cli import config_commands, init_command, presets_commands, run_commands
+from vertical_tune.cli.output import print_error
+
+app = typer.Typer(
+    name="vtune",
+    help="Fine-tune a pretrained Transformer into a domain model for one industry.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+app.command("init")(init_command.init)
+app.command("train")(run_commands.train)
+app.command("evaluate")(run_commands.evaluate)
+app.command("predict")(run_commands.predict)
+app.add_typer(config_commands.app, name="config")
+app.add_typer(presets_commands.app, name="presets")
+
+
+def main(argv=None):
+    """Run the CLI; user errors print a message (no traceback) and exit with code 2.
+
+    Set `VTUNE_DEBUG=1` to see the traceback of any error.
+    """
+    from vertical_tune.errors import VTuneError
+
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    try:
+        app(args=argv, standalone_mode=True)
+    except VTuneError as error:
+        if os.environ.get("VTUNE_DEBUG"):
+            raise
+        print_error(str(error))
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,138 @@
+"""`vtune train`, `vtune evaluate` and `vtune predict`: thin wrappers over `FineTuner`."""
+
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+from vertical_tune.cli import options
+from vertical_tune.cli.output import configure_logging, print_json, stderr, stdout
+
+
+def train(
+    config: Optional[Path] = options.ConfigOption,
+    preset: Optional[str] = options.PresetOption,
+    backbone: Optional[str] = typer.Option(
+        None, "--backbone", help=options.describe("backbone.preset") + " `hub` selects backbone.hub_preset."
+    ),
+    train_data: Optional[str] = typer.Option(None, "--train", help=options.describe("data.train")),
+    validation_data: Optional[str] = typer.Option(None, "--validation", help=options.describe("data.validation")),
+    epochs: Optional[int] = typer.Option(None, "--epochs", help=options.describe("training.epochs")),
+    batch_size: Optional[int] = typer.Option(None, "--batch-size", help=options.describe("training.batch_size")),
+    learning_rate: Optional[float] = typer.Option(
+        None, "--learning-rate", help=options.describe("training.learning_rate")
+    ),
+    mode: Optional[str] = typer.Option(None, "--mode", help=options.describe("training.mode")),
+    max_train_rows: Optional[int] = typer.Option(
+        None, "--max-train-rows", help=options.describe("data.max_train_rows")
+    ),
+    run_dir: Optional[str] = typer.Option(None, "--run-dir", help=options.describe("output.run_dir")),
+    set_values: Optional[List[str]] = options.SetOption,
+    quiet: bool = options.QuietOption,
+    as_json: bool = options.JsonOption,
+):
+    """Fine-tune a backbone and write a run directory (model, metrics, report).
+
+    Example: vtune train --config vtune.yaml --epochs 1 --set training.seed=1
+    """
+    configure_logging(quiet or as_json)
+    from vertical_tune.config.loader import load_config
+    from vertical_tune.finetuner import FineTuner
+
+    overrides = options.collect_overrides(
+        set_values,
+        **{
+            "data.train": train_data,
+            "data.validation": validation_data,
+            "training.epochs": epochs,
+            "training.batch_size": batch_size,
+            "training.learning_rate": learning_rate,
+            "training.mode": mode,
+            "data.max_train_rows": max_train_rows,
+            "output.run_dir": run_dir,
+        },
+    )
+    resolved = load_config(config, preset=preset, overrides=overrides)
+    if backbone is not None:
+        resolved = _select_backbone(resolved, backbone)
+
+    tuner = FineTuner(resolved)
+    tuner.fit(verbose=0 if quiet or as_json else "auto", json_lines=as_json)
+    path = tuner.save()
+    _print_result(tuner.validation_report, path, as_json, quiet)
+
+
+def _select_backbone(config, backbone):
+    from vertical_tune.errors import ConfigError, format_error
+
+    if backbone == "hub":
+        if not config.backbone.hub_preset:
+            raise ConfigError(
+                format_error(
+                    "`--backbone hub` needs `backbone.hub_preset`, which is empty.",
+                    where="backbone.hub_preset",
+                    fix="Set `backbone.hub_preset` in vtune.yaml or pass a backbone name.",
+                )
+            )
+        backbone = config.backbone.hub_preset
+    updated = config.model_copy(deep=True)
+    updated.backbone.preset = backbone
+    return updated
+
+
+def _print_result(report, path, as_json, quiet):
+    if as_json:
+        print_json({"event": "done", "run_dir": str(path), "validation": report.to_dict()})
+        return
+    if not quiet:
+        for table in report.rich_tables():
+            stdout.print(table)
+    stdout.print(f"Run written to {path}")
+
+
+def evaluate(
+    run: Path = typer.Argument(..., help="Run directory written by `vtune train`."),
+    data: str = typer.Option(..., "--data", "-d", help="Labelled data file (same columns as training)."),
+    output: Optional[Path] = typer.Option(
+        None, "--output", "-o", help="Folder for metrics.json, report.md and the plot (default RUN/evaluations/NAME)."
+    ),
+    quiet: bool = options.QuietOption,
+    as_json: bool = options.JsonOption,
+):
+    """Evaluate a trained run on labelled data: accuracy, P/R/F1, ROC-AUC, PR-AUC, confusion matrix.
+
+    Example: vtune evaluate runs/finance --data data/validation.csv
+    """
+    configure_logging(quiet or as_json)
+    from vertical_tune.finetuner import load
+
+    tuner = load(run)
+    report = tuner.evaluate(data, title=f"Evaluation on {Path(data).name}")
+    target = output or run / "evaluations" / Path(data).stem
+    report.save(target)
+    if as_json:
+        print_json(report.to_dict())
+        return
+    for table in report.rich_tables():
+        stdout.print(table)
+    stderr.print(f"Wrote {target}/metrics.json and report.md")
+
+
+def predict(
+    run: Path = typer.Argument(..., help="Run directory written by `vtune train`."),
+    input_file: str = typer.Option(..., "--input", "-i", help="File with a text column (CSV, TSV, JSONL, Parquet)."),
+    output_file: Path = typer.Option(..., "--output", "-o", help="Predictions file to write (.csv or .jsonl)."),
+    batch_size: int = typer.Option(1024, "--batch-size", help="Rows read and predicted per chunk."),
+    quiet: bool = options.QuietOption,
+):
+    """Predict labels and per-class probabilities, streaming the input in chunks.
+
+    Example: vtune predict runs/finance --input new.csv --output predictions.csv
+    """
+    configure_logging(quiet)
+    from vertical_tune.finetuner import load
+    from vertical_tune.prediction import predict_file
+
+    tuner = load(run)
+    rows = predict_file(tuner, input_file, output_file, chunk_size=batch_size)
+    stderr.print(f"Wrote {rows} predictions to {output_file}")

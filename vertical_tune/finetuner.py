@@ -1,0 +1,318 @@
+"""`FineTuner`: the Python API for the whole job. The CLI is a thin layer over it."""
+
+import logging
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import keras
+import numpy as np
+import pandas as pd
+import yaml
+
+from vertical_tune import run_directory
+from vertical_tune.backbones.resolver import resolve_backbone
+from vertical_tune.config.loader import load_config, validate_config
+from vertical_tune.data.dataset import LabeledTexts, load_labeled_texts
+from vertical_tune.data.labels import LabelVocabulary
+from vertical_tune.data.normalize import build_normalizer
+from vertical_tune.data.split import stratified_sample, stratified_split
+from vertical_tune.errors import ConfigError, DataError, format_error
+from vertical_tune.evaluation.baseline import tfidf_baseline
+from vertical_tune.evaluation.metrics import classification_metrics
+from vertical_tune.evaluation.report import EvaluationReport
+from vertical_tune.modeling.classifier import build_text_classifier, count_parameters
+from vertical_tune.run_summary import write_run
+from vertical_tune.training.distribution import get_strategy
+from vertical_tune.training.pipeline import make_dataset
+from vertical_tune.training.trainer import compile_classifier, fit_classifier
+
+logger = logging.getLogger(__name__)
+
+
+class FineTuner:
+    """Fine-tune a pretrained backbone on labelled texts of one industry.
+
+    Args:
+        config: VTuneConfig. The resolved configuration.
+
+    Example:
+
+    ```python
+    tuner = FineTuner.from_preset(
+        "finance",
+        data={"train": "train.csv", "validation": "valid.csv"},
+        training={"epochs": 1},
+    )
+    tuner.fit()
+    report = tuner.evaluate("valid.csv")
+    print(report["macro_f1"])
+    tuner.predict(["$AAPL beats estimates"])
+    tuner.save("runs/finance")
+    ```
+    """
+
+    def __init__(self, config):
+        self.config = config
+        self.normalizer = build_normalizer(config.normalization)
+        self.model = None
+        self.labels = None
+        self.training_result = None
+        self.validation_report = None
+        self.test_report = None
+        self.data_summary = {}
+        self.baseline_metrics = None
+        self._workdir = None
+
+    @classmethod
+    def from_preset(cls, industry, **overrides):
+        """Start from an industry preset; keyword arguments override sections or dotted keys."""
+        return cls(load_config(preset=industry, overrides=overrides))
+
+    @classmethod
+    def from_config(cls, path, **overrides):
+        """Start from a `vtune.yaml` file; keyword arguments override it."""
+        return cls(load_config(path, overrides=overrides))
+
+    # ------------------------------------------------------------------ data
+
+    def _load(self, source, *, require_labels=True, role="data"):
+        if isinstance(source, LabeledTexts):
+            return source
+        task, data = self.config.task, self.config.data
+        if source is None:
+            raise DataError(
+                format_error(
+                    f"No {role} data given.",
+                    where=f"data.{role}",
+                    fix=f"Set `data.{role}` in the config or pass the {role} data to this call.",
+                )
+            )
+        loaded = load_labeled_texts(
+            source,
+            text_column=task.text_column,
+            label_column=task.label_column if require_labels else None,
+            format=data.format,
+            encoding=data.encoding,
+            tfds_data_dir=data.tfds_data_dir,
+        )
+        loaded.texts = self.normalizer.normalize_all(loaded.texts)
+        return loaded
+
+    def _prepare_splits(self, train, validation, test):
+        data = self.config.data
+        train = self._load(train if train is not None else data.train, role="train")
+        if validation is None and data.validation is None:
+            train, validation, split_test = stratified_split(
+                train, validation=data.split.validation, test=data.split.test, seed=data.split.seed
+            )
+            test = test if test is not None else split_test
+        else:
+            validation = self._load(validation if validation is not None else data.validation, role="validation")
+        if test is None and data.test is not None:
+            test = data.test
+        if test is not None and not isinstance(test, LabeledTexts):
+            test = self._load(test, role="test")
+        if data.max_train_rows is not None:
+            train = stratified_sample(train, data.max_train_rows, seed=data.split.seed)
+        return train, validation, test
+
+    # ------------------------------------------------------------------ training
+
+    def fit(self, train=None, validation=None, test=None, *, verbose="auto", json_lines=False, callbacks=()):
+        """Fine-tune on `train`, selecting the best epoch on `validation`.
+
+        Args:
+            train: path, DataFrame, `tfds:` name or None (uses `data.train`).
+            validation: same forms, or None (uses `data.validation`, else a
+                stratified split of `train`).
+            test: same forms, or None (uses `data.test`, else the split's test part).
+                Evaluated once, after training.
+            verbose: "auto" (progress bar when interactive, one line per epoch
+                otherwise), 0, 1 or 2.
+            json_lines: bool. Print one JSON object per epoch on stdout.
+            callbacks: extra Keras callbacks.
+
+        Returns:
+            TrainingResult with the per-epoch history and the selected epoch.
+        """
+        started = time.perf_counter()
+        train, validation, test = self._prepare_splits(train, validation, test)
+        self.labels = LabelVocabulary.from_spec(self.config.task.labels, train.labels)
+        train_y = self.labels.encode(train.labels, source=train.source)
+        val_y = self.labels.encode(validation.labels, source=validation.source)
+        self.data_summary = _summarise_data(train, validation, test)
+        logger.info("Training on %d rows, validating on %d rows.", len(train), len(validation))
+
+        keras.utils.set_random_seed(self.config.training.seed)
+        self._build_model(steps_per_epoch=-(-len(train) // self.config.training.batch_size))
+        self._workdir = tempfile.mkdtemp(prefix="vtune-")
+        self.training_result = fit_classifier(
+            self.model,
+            (train.texts, train_y),
+            (validation.texts, val_y),
+            self.labels.names,
+            self.config.training,
+            workdir=self._workdir,
+            verbose=_keras_verbosity(verbose),
+            json_lines=json_lines,
+            callbacks=callbacks,
+        )
+        self.training_result.seconds = time.perf_counter() - started
+        baselines = None
+        if self.config.output.compare_baseline:
+            self.baseline_metrics = tfidf_baseline(
+                train.texts, train_y, validation.texts, val_y, self.labels.names, seed=self.config.training.seed
+            )
+            baselines = {"TF-IDF + logistic regression": self.baseline_metrics}
+        self.validation_report = self._report(
+            validation.texts, val_y, title="Validation", source=validation.source, baselines=baselines
+        )
+        if test is not None:
+            self.test_report = self.evaluate(test, title="Test")
+        return self.training_result
+
+    def _build_model(self, steps_per_epoch):
+        config = self.config
+        if config.training.mixed_precision:
+            keras.mixed_precision.set_global_policy("mixed_float16")
+        try:
+            with get_strategy(config.training.distribution).scope():
+                backbone = resolve_backbone(config.backbone.preset, strip_accents=config.backbone.strip_accents)
+                self.model = build_text_classifier(
+                    backbone,
+                    num_classes=self.labels.num_classes,
+                    sequence_length=config.backbone.sequence_length,
+                    dropout=config.training.dropout,
+                    mode=config.training.mode,
+                    lora_rank=config.training.lora_rank,
+                )
+                compile_classifier(self.model, config.training, steps_per_epoch)
+        finally:
+            keras.mixed_precision.set_global_policy("float32")
+
+    # ------------------------------------------------------------------ inference
+
+    def predict_proba(self, texts):
+        """Return class probabilities, shape (n, num_classes), for already-normalised texts."""
+        self._check_trained()
+        dataset = make_dataset(texts, batch_size=self.config.training.batch_size)
+        logits = self.model.predict(dataset, verbose=0)
+        return keras.ops.convert_to_numpy(keras.ops.softmax(keras.ops.cast(logits, "float32"), axis=-1))
+
+    def predict(self, texts):
+        """Predict labels for raw texts (a list or a pandas Series).
+
+        Returns:
+            pandas.DataFrame with `text` (normalised, as the model saw it), `label`,
+            `confidence` and one `prob_<label>` column per class.
+        """
+        if isinstance(texts, str):
+            texts = [texts]
+        normalised = self.normalizer.normalize_all([str(t) for t in texts])
+        return self.predictions_frame(normalised, self.predict_proba(normalised))
+
+    def predictions_frame(self, texts, probabilities):
+        """Build the predictions table for normalised texts and their probabilities."""
+        frame = pd.DataFrame({"text": list(texts)})
+        predicted = probabilities.argmax(axis=1)
+        frame["label"] = [self.labels.names[i] for i in predicted]
+        frame["confidence"] = probabilities.max(axis=1)
+        for index, name in enumerate(self.labels.names):
+            frame[f"prob_{name}"] = probabilities[:, index]
+        return frame
+
+    def evaluate(self, data=None, *, title="Evaluation"):
+        """Evaluate on labelled data and return an `EvaluationReport`.
+
+        Args:
+            data: path, DataFrame, `tfds:` name, or None for `data.validation`.
+            title: str. Heading of the report.
+        """
+        self._check_trained()
+        data = self._load(data if data is not None else self.config.data.validation, role="validation")
+        y_true = self.labels.encode(data.labels, source=data.source)
+        return self._report(data.texts, y_true, title=title, source=data.source)
+
+    def _report(self, texts, y_true, *, title, source, baselines=None):
+        probabilities = self.predict_proba(texts)
+        metrics = classification_metrics(y_true, probabilities, self.labels.names)
+        metadata = {"data": source, "backbone": self.config.backbone.preset}
+        return EvaluationReport(metrics, self.labels.names, title=title, metadata=metadata, baselines=baselines)
+
+    def _check_trained(self):
+        if self.model is None:
+            raise ConfigError(
+                format_error(
+                    "The model is not trained yet.",
+                    fix="Call `fit()` first, or load a finished run with `vertical_tune.load(path)`.",
+                )
+            )
+
+    # ------------------------------------------------------------------ persistence
+
+    def save(self, path=None):
+        """Write the run directory (atomically) and return its path.
+
+        Args:
+            path: str or None. Defaults to `output.run_dir`.
+        """
+        self._check_trained()
+        path = Path(path or self.config.output.run_dir)
+        with run_directory.staged_directory(path) as staging:
+            write_run(self, staging)
+            if self._workdir:
+                shutil.copytree(Path(self._workdir) / "logs", staging / "logs", dirs_exist_ok=True)
+        logger.info("Saved run to %s", path)
+        return path
+
+    @classmethod
+    def load(cls, path):
+        """Load a run directory written by `save` or `vtune train`."""
+        path = run_directory.check_run_directory(path)
+        config_data = yaml.safe_load((path / "config.yaml").read_text(encoding="utf-8"))
+        tuner = cls(validate_config(config_data, source=str(path / "config.yaml")))
+        tuner.labels = LabelVocabulary.from_dict(run_directory.read_json(path / "label_map.json"))
+        tuner.model = keras.saving.load_model(path / "model.keras", compile=False)
+        return tuner
+
+    def summary(self):
+        """Return a dict describing the model: backbone, parameters, labels."""
+        trainable, total = count_parameters(self.model) if self.model is not None else (0, 0)
+        return {
+            "backbone": self.config.backbone.preset,
+            "sequence_length": self.config.backbone.sequence_length,
+            "mode": self.config.training.mode,
+            "parameters": total,
+            "trainable_parameters": trainable,
+            "labels": list(self.labels.names) if self.labels else None,
+        }
+
+
+def load(path):
+    """Load a run directory into a `FineTuner` ready for `predict` and `evaluate`."""
+    return FineTuner.load(path)
+
+
+def _keras_verbosity(verbose):
+    if verbose != "auto":
+        return int(verbose)
+    return 1 if sys.stderr.isatty() else 2
+
+
+def _summarise_data(train, validation, test):
+    summary = {}
+    for role, part in (("train", train), ("validation", validation), ("test", test)):
+        if part is None:
+            continue
+        counts = pd.Series(part.labels).value_counts().sort_index()
+        summary[role] = {
+            "source": part.source,
+            "rows": len(part),
+            "dropped_empty_texts": part.dropped_empty_texts,
+            "dropped_missing_labels": part.dropped_missing_labels,
+            "label_counts": {str(k): int(v) for k, v in counts.items()},
+        }
+    return summary

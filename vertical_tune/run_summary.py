@@ -1,0 +1,88 @@
+"""Fill a run directory from a trained `FineTuner`: model, config, metrics and report."""
+
+import keras
+
+from vertical_tune import __version__
+from vertical_tune.evaluation.plots import plot_confusion_matrix
+from vertical_tune.run_directory import write_config, write_json
+
+
+def write_run(tuner, directory):
+    """Write every file of a run directory into `directory` (a staging folder)."""
+    write_config(directory / "config.yaml", tuner.config)
+    write_json(directory / "label_map.json", tuner.labels.to_dict())
+    save_model_for_inference(tuner.model, directory / "model.keras")
+    metrics = run_metrics(tuner)
+    write_json(directory / "metrics.json", metrics)
+    if tuner.training_result is not None:
+        write_json(directory / "history.json", tuner.training_result.history)
+    if tuner.validation_report is not None:
+        validation = tuner.validation_report.to_dict()
+        plot_confusion_matrix(validation["confusion_matrix"], tuner.labels.names, directory / "confusion_matrix.png")
+    (directory / "report.md").write_text(render_report(tuner, metrics), encoding="utf-8")
+
+
+def save_model_for_inference(model, path):
+    """Save `model` so that `keras.saving.load_model(path)` needs no custom objects.
+
+    The training optimizer uses this package's learning-rate schedule; it is swapped
+    for a plain AdamW first, so only keras and keras_hub are needed to load the file.
+    Fine-tune again through `FineTuner`, which compiles a fresh optimizer.
+    """
+    model.compile(
+        optimizer=keras.optimizers.AdamW(),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
+    )
+    model.save(path)
+
+
+def run_metrics(tuner):
+    """Return the content of `metrics.json`."""
+    result = tuner.training_result
+    metrics = {"vertical_tune_version": __version__, "model": tuner.summary(), "data": tuner.data_summary}
+    if result is not None:
+        metrics["training"] = {
+            "selection_metric": result.selection_metric,
+            "best_epoch": result.best_epoch,
+            "epochs_run": result.epochs_run,
+            "epoch_seconds": result.epoch_seconds,
+            "total_seconds": getattr(result, "seconds", None),
+        }
+    for name, report in (("validation", tuner.validation_report), ("test", tuner.test_report)):
+        if report is not None:
+            metrics[name] = report.to_dict()
+    if getattr(tuner, "baseline_metrics", None):
+        metrics["baseline_tfidf_logreg"] = tuner.baseline_metrics
+    return metrics
+
+
+def render_report(tuner, metrics):
+    """Return the run's Markdown report: what was trained, then the evaluation tables."""
+    model = metrics["model"]
+    lines = [
+        f"# vertical_tune run: {tuner.config.industry or 'custom'}",
+        "",
+        f"- Backbone: `{model['backbone']}` (sequence length {model['sequence_length']}, "
+        f"mode `{model['mode']}`, {model['parameters']:,} parameters, "
+        f"{model['trainable_parameters']:,} trainable)",
+        f"- Labels: {', '.join(model['labels'])}",
+    ]
+    for role, part in metrics.get("data", {}).items():
+        lines.append(
+            f"- {role.capitalize()} data: {part['rows']} rows from `{part['source']}` "
+            f"({part['dropped_empty_texts']} empty texts dropped)"
+        )
+    training = metrics.get("training")
+    if training:
+        lines.append(
+            f"- Best epoch {training['best_epoch']} of {training['epochs_run']} by validation "
+            f"`{training['selection_metric']}`; seconds per epoch: "
+            + ", ".join(f"{s:.0f}" for s in training["epoch_seconds"])
+        )
+    lines.append("")
+    for report in (tuner.validation_report, tuner.test_report):
+        if report is not None:
+            lines.append(report.to_markdown())
+            lines.append("")
+    return "\n".join(lines)
