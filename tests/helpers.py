@@ -17,7 +17,7 @@ _WORDS = (
 VOCABULARY = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] + sorted(set(_WORDS))
 
 
-def save_tiny_bert_preset(directory, *, hidden_dim=16, num_layers=2, seed=0):
+def save_tiny_bert_preset(directory, *, hidden_dim=32, num_layers=2, seed=0):
     """Save a randomly initialised BERT backbone and its tokenizer as a keras-hub preset."""
     import keras
 
