@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from vertical_tune.data.readers import iter_table_chunks
+from vertical_tune.data.chunks import iter_table_chunks
 from vertical_tune.errors import DataError, format_error
 
 logger = logging.getLogger(__name__)

@@ -148,9 +148,9 @@ def test_baselines_table_in_markdown(report):
     markdown = with_baseline.to_markdown()
 
     assert "## Compared with" in markdown
-    assert "| Model | Accuracy | Macro F1 |" in markdown
-    assert f"| this model | {report['accuracy']:.4f} | {report['macro_f1']:.4f} |" in markdown
-    assert "| tfidf\\_logreg | 0.5000 | 0.2500 |" in markdown
+    assert "| Metric | this model | tfidf\\_logreg |" in markdown
+    assert f"| Accuracy | {report['accuracy']:.4f} | 0.5000 |" in markdown
+    assert f"| Macro F1 | {report['macro_f1']:.4f} | 0.2500 |" in markdown
     assert type(with_baseline.baselines["tfidf_logreg"]["accuracy"]) is float
 
 
@@ -162,8 +162,9 @@ def test_baseline_from_full_metrics(report):
 
     assert "per_class" not in with_baseline.baselines["uniform"]
     assert with_baseline.baselines["uniform"]["macro_f1"] == baseline["macro_f1"]
-    assert "| Model | Examples | Accuracy | Macro precision |" in markdown
-    assert f"| uniform | 8 | {baseline['accuracy']:.4f} |" in markdown
+    assert "| Metric | this model | uniform |" in markdown
+    assert "| Examples | 8 | 8 |" in markdown
+    assert f"| Accuracy | {report['accuracy']:.4f} | {baseline['accuracy']:.4f} |" in markdown
 
 
 def test_no_baselines_no_comparison(report):

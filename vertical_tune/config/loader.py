@@ -41,7 +41,10 @@ def load_config(path=None, *, preset=None, overrides=None):
     if preset_name:
         merged["industry"] = preset_name
     merged = deep_merge(merged, user_dict)
-    merged = deep_merge(merged, expand_dotted_keys(overrides or {}))
+    override_dict = expand_dotted_keys(overrides or {})
+    merged = deep_merge(merged, override_dict)
+    for key_path in _leaf_paths(override_dict):
+        positions[key_path] = f"override `{'.'.join(key_path)}` (command line or Python call)"
 
     config = validate_config(merged, source=source, positions=positions)
     if path is not None:
@@ -123,6 +126,14 @@ def expand_dotted_keys(overrides):
             value = expand_dotted_keys(value)
         nested = deep_merge(nested, _nest(parts, value))
     return nested
+
+
+def _leaf_paths(nested, prefix=()):
+    for key, value in nested.items():
+        if isinstance(value, dict) and value:
+            yield from _leaf_paths(value, prefix + (key,))
+        else:
+            yield prefix + (key,)
 
 
 def _nest(parts, value):

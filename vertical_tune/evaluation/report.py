@@ -254,16 +254,18 @@ class EvaluationReport:
         return _tables.Table("Confusion matrix", header, rows, note)
 
     def _baselines_table(self):
+        # One row per metric and one column per model, so it fits a terminal.
         known = [key for key, _ in _SUMMARY_ROWS]
         mentioned = {metric for scores in self.baselines.values() for metric in scores}
-        columns = [key for key in known if key in mentioned]
-        columns += sorted(mentioned - set(columns))
+        metrics = [key for key in known if key in mentioned]
+        metrics += sorted(mentioned - set(metrics))
 
         labels = dict(_SUMMARY_ROWS)
-        header = ["Model"] + [labels.get(key, key) for key in columns]
-        rows = [["this model"] + [_tables.format_value(self._metrics.get(key)) for key in columns]]
-        for name, scores in self.baselines.items():
-            rows.append([name] + [_tables.format_value(scores.get(key)) for key in columns])
+        header = ["Metric", "this model"] + list(self.baselines)
+        rows = []
+        for key in metrics:
+            values = [self._metrics.get(key)] + [scores.get(key) for scores in self.baselines.values()]
+            rows.append([labels.get(key, key)] + [_tables.format_value(v) for v in values])
         return _tables.Table("Compared with", header, rows)
 
 
