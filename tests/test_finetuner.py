@@ -56,6 +56,12 @@ def test_best_epoch_is_selected_by_metric(trained):
     assert result.best_validation["macro_f1"] == pytest.approx(max(scores))
 
 
+def test_best_weights_are_restored(trained):
+    tuner, _ = trained
+    best = tuner.training_result.best_validation
+    assert tuner.validation_report["loss"] == pytest.approx(best["loss"], abs=1e-5)
+
+
 def test_run_directory_contents(trained):
     _, run_dir = trained
     names = {p.name for p in run_dir.iterdir()}
@@ -113,6 +119,13 @@ def test_evaluate_rejects_unseen_labels(trained, tmp_path):
         tuner.evaluate(str(path))
     assert "very_positive" in str(error.value)
     assert "eval.csv" in str(error.value)
+
+
+def test_chinese_text_passes_through(trained):
+    tuner, _ = trained
+    predictions = tuner.predict(["房间很干净，服务也很好！"])
+    assert predictions.loc[0, "text"] == "房间很干净,服务也很好!"
+    assert predictions.loc[0, "label"] in {"negative", "neutral", "positive"}
 
 
 def test_predict_before_fit_is_an_error(tiny_preset, tmp_path):

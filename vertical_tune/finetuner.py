@@ -5,6 +5,7 @@ import shutil
 import sys
 import tempfile
 import time
+import weakref
 from pathlib import Path
 
 import keras
@@ -149,6 +150,8 @@ class FineTuner:
         keras.utils.set_random_seed(self.config.training.seed)
         self._build_model(steps_per_epoch=-(-len(train) // self.config.training.batch_size))
         self._workdir = tempfile.mkdtemp(prefix="vtune-")
+        # TensorBoard logs wait here until `save`; the folder goes when the tuner does.
+        weakref.finalize(self, shutil.rmtree, self._workdir, ignore_errors=True)
         self.training_result = fit_classifier(
             self.model,
             (train.texts, train_y),
@@ -160,6 +163,8 @@ class FineTuner:
             json_lines=json_lines,
             callbacks=callbacks,
         )
+        # EarlyStopping restored the best weights; the checkpoint file is not needed now.
+        shutil.rmtree(Path(self._workdir) / "checkpoints", ignore_errors=True)
         self.training_result.seconds = time.perf_counter() - started
         baselines = None
         if self.config.output.compare_baseline:

@@ -14,7 +14,7 @@ def describe(key):
     for part in key.split("."):
         field = model.model_fields[part]
         model = field.annotation
-    return f"{field.description} [config: {key}]"
+    return f"{field.description} (config key: {key})"
 
 
 ConfigOption = typer.Option(

@@ -6,8 +6,8 @@ import sys
 
 from rich.console import Console
 
-stdout = Console()
-stderr = Console(stderr=True)
+stdout = Console(soft_wrap=True)
+stderr = Console(stderr=True, soft_wrap=True)
 
 
 def print_error(message):

@@ -15,7 +15,7 @@ from vertical_tune.training.pipeline import make_dataset
 
 @dataclasses.dataclass
 class TrainingResult:
-    """What one `fit` produced: per-epoch logs and the selected (best) epoch."""
+    """Outcome of one `fit`: per-epoch logs and the selected (best) epoch."""
 
     history: dict
     best_epoch: int

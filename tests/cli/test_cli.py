@@ -1,0 +1,189 @@
+"""The `vtune` command through its real entry point, output and exit codes asserted."""
+
+import json
+
+import pandas as pd
+import pytest
+
+from tests.helpers import sentiment_frame
+from vertical_tune.cli.main import main
+
+
+def run_cli(capsys, *args):
+    """Run `vtune ARGS` in-process; return (exit code, stdout, stderr)."""
+    try:
+        main(list(map(str, args)))
+        code = 0
+    except SystemExit as exit_:
+        code = exit_.code or 0
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+@pytest.fixture(scope="module")
+def project(tiny_preset, tmp_path_factory):
+    """A finance project on the tiny backbone with its synthetic data, trained once via the CLI."""
+    directory = tmp_path_factory.mktemp("project")
+    sentiment_frame(40, seed=0).to_csv(directory / "train.csv", index=False)
+    sentiment_frame(10, seed=1).to_csv(directory / "validation.csv", index=False)
+    config = directory / "vtune.yaml"
+    config.write_text(
+        "industry: finance\n"
+        "task:\n  labels: from_data\n"
+        "data:\n  train: train.csv\n  validation: validation.csv\n"
+        f"backbone:\n  preset: {tiny_preset}\n  sequence_length: 16\n"
+        "normalization:\n  profile: general\n"
+        "training:\n  epochs: 2\n  batch_size: 16\n  learning_rate: 0.005\n"
+        "output:\n  run_dir: runs/tiny\n",
+        encoding="utf-8",
+    )
+    return directory
+
+
+@pytest.fixture(scope="module")
+def trained_run(project):
+    pytest.MonkeyPatch().chdir(project)
+    code = None
+    try:
+        main(["train", "--config", str(project / "vtune.yaml"), "--quiet"])
+    except SystemExit as exit_:
+        code = exit_.code
+    assert code in (None, 0)
+    return project / "runs" / "tiny"
+
+
+def test_help_lists_commands(capsys):
+    code, out, _ = run_cli(capsys, "--help")
+    assert code == 0
+    for command in ("init", "train", "evaluate", "predict", "config", "presets"):
+        assert command in out
+
+
+def test_train_help_comes_from_config_descriptions(capsys):
+    code, out, _ = run_cli(capsys, "train", "--help")
+    text = " ".join(out.replace("│", " ").split())
+    assert code == 0
+    assert "Number of passes over the training data" in text
+    assert "(config key: training.epochs)" in text
+
+
+def test_init_renders_project(capsys, tmp_path):
+    code, out, _ = run_cli(capsys, "init", "--industry", "retail", tmp_path / "shop")
+    assert code == 0
+    assert (tmp_path / "shop" / "vtune.yaml").is_file()
+    assert "vtune train --config vtune.yaml" in out
+
+
+def test_init_refuses_to_overwrite(capsys, tmp_path):
+    run_cli(capsys, "init", "--industry", "finance", tmp_path)
+    code, _, err = run_cli(capsys, "init", "--industry", "finance", tmp_path)
+    assert code == 2
+    assert "vtune.yaml" in err
+    assert "--force" in err
+    code, _, _ = run_cli(capsys, "init", "--industry", "finance", tmp_path, "--force")
+    assert code == 0
+
+
+def test_init_unknown_industry(capsys, tmp_path):
+    code, _, err = run_cli(capsys, "init", "--industry", "insurance", tmp_path)
+    assert code == 2
+    assert "finance, medical, retail" in err
+    assert not any(tmp_path.iterdir())
+
+
+def test_config_show_applies_overrides(capsys):
+    code, out, _ = run_cli(capsys, "config", "show", "--preset", "medical", "--set", "training.epochs=9", "--json")
+    assert code == 0
+    data = json.loads(out)
+    assert data["training"]["epochs"] == 9
+    assert data["normalization"]["profile"] == "medical"
+
+
+def test_config_show_unknown_key(capsys):
+    code, _, err = run_cli(capsys, "config", "show", "--preset", "finance", "--set", "training.epoch=2")
+    assert code == 2
+    assert "Did you mean `training.epochs`?" in err
+
+
+def test_config_keys_lists_every_key(capsys):
+    code, out, _ = run_cli(capsys, "config", "keys", "--json")
+    keys = {row["key"] for row in json.loads(out)}
+    assert code == 0
+    assert {"training.epochs", "backbone.preset", "data.encoding", "normalization.profile"} <= keys
+
+
+def test_presets_list_and_show(capsys):
+    code, out, _ = run_cli(capsys, "presets", "list")
+    assert code == 0
+    assert "finance" in out and "medical" in out and "retail" in out
+    code, out, _ = run_cli(capsys, "presets", "show", "medical")
+    assert code == 0
+    assert "macro_recall" in out
+
+
+def test_presets_show_unknown(capsys):
+    code, _, err = run_cli(capsys, "presets", "show", "legal")
+    assert code == 2
+    assert "vtune presets list" in err
+
+
+def test_train_writes_run(trained_run):
+    assert (trained_run / "model.keras").is_file()
+    metrics = json.loads((trained_run / "metrics.json").read_text())
+    assert metrics["training"]["epochs_run"] == 2
+
+
+def test_train_missing_column_is_clear(capsys, project):
+    code, _, err = run_cli(
+        capsys, "train", "--config", project / "vtune.yaml", "--set", "task.text_column=body", "--quiet"
+    )
+    assert code == 2
+    assert "'body'" in err
+    assert "task.text_column" in err
+    assert "train.csv" in err
+
+
+def test_evaluate_prints_json(capsys, trained_run, project):
+    code, out, _ = run_cli(capsys, "evaluate", trained_run, "--data", project / "validation.csv", "--json")
+    assert code == 0
+    metrics = json.loads(out)
+    assert metrics["n_examples"] == 30
+    assert (trained_run / "evaluations" / "validation" / "metrics.json").is_file()
+
+
+def test_evaluate_missing_run(capsys, tmp_path):
+    code, _, err = run_cli(capsys, "evaluate", tmp_path / "nope", "--data", "x.csv")
+    assert code == 2
+    assert "Run directory not found" in err
+
+
+def test_predict_writes_one_row_per_input(capsys, trained_run, project, tmp_path):
+    frame = pd.DataFrame({"text": ["good great", "", "bad poor loss"]})
+    frame.to_csv(tmp_path / "new.csv", index=False)
+    output = tmp_path / "predictions.csv"
+    code, _, err = run_cli(capsys, "predict", trained_run, "--input", tmp_path / "new.csv", "--output", output, "--batch-size", 2)
+    assert code == 0
+    predictions = pd.read_csv(output, keep_default_na=False)
+    assert len(predictions) == 3
+    assert predictions.loc[1, "label"] == ""
+    assert {"prob_negative", "prob_neutral", "prob_positive", "confidence"} <= set(predictions.columns)
+
+
+def test_predict_rejects_unknown_output_type(capsys, trained_run, project, tmp_path):
+    code, _, err = run_cli(
+        capsys, "predict", trained_run, "--input", project / "validation.csv", "--output", tmp_path / "out.xlsx"
+    )
+    assert code == 2
+    assert ".xlsx" in err
+    assert not (tmp_path / "out.xlsx").exists()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_train_hub_backbone_fails_fast(capsys, project, monkeypatch):
+    monkeypatch.setenv("VTUNE_OFFLINE", "1")
+    code, _, err = run_cli(
+        capsys, "train", "--config", project / "vtune.yaml", "--backbone", "hf://ProsusAI/finbert", "--quiet"
+    )
+    assert code == 2
+    assert "not reachable" in err
+    assert "backbone.preset: DIR" in err
