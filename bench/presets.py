@@ -28,6 +28,7 @@ import pandas as pd  # noqa: E402
 from sklearn.model_selection import train_test_split  # noqa: E402
 
 from vertical_tune import FineTuner  # noqa: E402
+from vertical_tune.config.loader import parse_override  # noqa: E402
 
 DATASETS = Path(__file__).resolve().parents[2] / "shared" / "datasets"
 
@@ -56,13 +57,15 @@ def main():
     parser.add_argument("--max-train-rows", type=int)
     parser.add_argument("--learning-rate", type=float)
     parser.add_argument("--class-weight", choices=["none", "balanced"])
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="any other config override")
     parser.add_argument("--run-dir", default=None, help="where to save the run (default: not saved)")
     args = parser.parse_args()
 
     training = {k: v for k, v in {"epochs": args.epochs, "learning_rate": args.learning_rate, "class_weight": args.class_weight}.items() if v is not None}
     backbone = {"sequence_length": args.sequence_length} if args.sequence_length else {}
     data = {"max_train_rows": args.max_train_rows} if args.max_train_rows else {}
-    tuner = FineTuner.from_preset(args.industry, training=training, backbone=backbone, data=data)
+    extra = dict(parse_override(item) for item in args.set)
+    tuner = FineTuner.from_preset(args.industry, training=training, backbone=backbone, data=data, **extra)
 
     train, validation = load_split(args.industry)
     started = time.perf_counter()
@@ -76,7 +79,8 @@ def main():
     config = tuner.config
     print(f"\n{args.industry}: {tuner.data_summary['train']['rows']} train rows, {len(validation)} validation rows, "
           f"sequence length {config.backbone.sequence_length}, {result.epochs_run} epochs "
-          f"(best {result.best_epoch}), lr {config.training.learning_rate}, class weight {config.training.class_weight}")
+          f"(best {result.best_epoch}), lr {config.training.learning_rate}, warm-up {config.training.warmup_ratio}, "
+          f"class weight {config.training.class_weight}, overrides {args.set}")
     print(f"{'metric':<16} {'vtune':>8} {'TF-IDF+LR':>10}")
     for metric in ("macro_f1", "macro_recall", "accuracy", "roc_auc"):
         print(f"{metric:<16} {report[metric]:>8.4f} {baseline[metric]:>10.4f}")

@@ -4,6 +4,7 @@ import json
 
 import keras
 import numpy as np
+import pandas as pd
 import pytest
 from sklearn.metrics import f1_score
 
@@ -173,3 +174,33 @@ def test_balanced_class_weights(tiny_preset, tmp_path):
     tuner = make_tuner(tiny_preset, tmp_path / "run", epochs=1, class_weight="balanced")
     tuner.fit(skewed, sentiment_frame(5, seed=1), verbose=0)
     assert tuner.training_result.epochs_run == 1
+
+
+def test_mixed_precision_trains_and_resets_policy(tiny_preset, tmp_path):
+    tuner = make_tuner(tiny_preset, tmp_path / "run", epochs=1, mixed_precision=True)
+    tuner.fit(sentiment_frame(10), sentiment_frame(5, seed=1), verbose=0)
+    assert tuner.model.backbone.dtype_policy.name == "mixed_float16"
+    assert keras.config.dtype_policy().name == "float32"
+    probabilities = tuner.predict_proba(["good great"])
+    assert probabilities.dtype == np.float32
+    np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, atol=1e-3)
+
+
+def test_tfds_source_trains(tiny_preset, tmp_path):
+    tfds = pytest.importorskip("tensorflow_datasets")
+    from tests.data.test_readers_tfds import DATASET_NAME, VtuneTinyReviews
+
+    VtuneTinyReviews(data_dir=str(tmp_path)).download_and_prepare(
+        download_config=tfds.download.DownloadConfig(try_download_gcs=False)
+    )
+    tuner = FineTuner.from_preset(
+        "finance",
+        task={"labels": "from_data"},
+        data={"train": f"tfds:{DATASET_NAME}", "tfds_data_dir": str(tmp_path)},
+        backbone={"preset": tiny_preset, "sequence_length": 16},
+        training={"epochs": 1, "batch_size": 8},
+        output={"compare_baseline": False},
+    )
+    tuner.fit(validation=pd.DataFrame({"text": ["good", "bad"], "label": ["1", "0"]}), verbose=0)
+    assert tuner.data_summary["train"]["rows"] == 3
+    assert tuner.data_summary["train"]["dropped_empty_texts"] == 1
