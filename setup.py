@@ -58,7 +58,7 @@ setup(
         "jinja2>=3.1,<4",
         "nbformat>=5.9,<6",
     ],
-    extras_require={"test": ["pytest>=8,<10", "nbclient>=0.10", "ipykernel>=6"]},
+    extras_require={"test": ["pytest>=8,<10"]},
     entry_points={"console_scripts": ["vtune=vertical_tune.cli.main:main"]},
     classifiers=[
         "Programming Language :: Python :: 3",

@@ -71,3 +71,18 @@ def test_hf_directory_with_unsupported_type(tmp_path):
 def test_directory_without_config(tmp_path):
     with pytest.raises(BackboneError, match="no `config.json`"):
         resolve_backbone(str(tmp_path))
+
+
+def test_hf_directory_missing_do_lower_case(tmp_path):
+    from vertical_tune.modeling.classifier import build_text_classifier
+
+    source = resolve_backbone("minilm_l6_offline").handle
+    for name in ("config.json", "model.safetensors", "vocab.txt"):
+        (tmp_path / name).symlink_to(f"{source}/{name}")
+    (tmp_path / "tokenizer_config.json").write_text(json.dumps({"model_max_length": 512}))
+    resolved = resolve_backbone(str(tmp_path))
+    assert resolved.kind == "hf_directory"
+    with pytest.raises(BackboneError) as error:
+        build_text_classifier(resolved, num_classes=2, sequence_length=16, dropout=0.1)
+    assert "do_lower_case" in str(error.value)
+    assert str(tmp_path) in str(error.value)
