@@ -99,6 +99,20 @@ def test_load_and_predict_round_trip(trained):
     np.testing.assert_allclose(after["confidence"], before["confidence"], atol=1e-5)
 
 
+def test_predict_keeps_missing_texts_in_place(trained):
+    tuner, _ = trained
+    predictions = tuner.predict(pd.Series(["good great", None, "  ", float("nan")]))
+    assert list(predictions["label"] != "") == [True, False, False, False]
+    assert predictions["confidence"].isna().tolist() == [False, True, True, True]
+
+
+def test_predict_empty_list(trained):
+    tuner, _ = trained
+    predictions = tuner.predict([])
+    assert len(predictions) == 0
+    assert "prob_positive" in predictions.columns
+
+
 def test_evaluate_matches_sklearn(trained, tmp_path):
     tuner, _ = trained
     frame = sentiment_frame(15, seed=7)

@@ -144,7 +144,7 @@ class FineTuner:
         self.labels = LabelVocabulary.from_spec(self.config.task.labels, train.labels)
         train_y = self.labels.encode(train.labels, source=train.source)
         val_y = self.labels.encode(validation.labels, source=validation.source)
-        self.data_summary = _summarise_data(train, validation, test)
+        self.data_summary = _summarise_data(train, validation, test, self.labels)
         logger.info("Training on %d rows, validating on %d rows.", len(train), len(validation))
 
         keras.utils.set_random_seed(self.config.training.seed)
@@ -203,27 +203,38 @@ class FineTuner:
     def predict_proba(self, texts):
         """Return class probabilities, shape (n, num_classes), for already-normalised texts."""
         self._check_trained()
+        if len(texts) == 0:
+            return np.zeros((0, self.labels.num_classes), dtype="float32")
         dataset = make_dataset(texts, batch_size=self.config.training.batch_size)
         logits = self.model.predict(dataset, verbose=0)
         return keras.ops.convert_to_numpy(keras.ops.softmax(keras.ops.cast(logits, "float32"), axis=-1))
 
     def predict(self, texts):
-        """Predict labels for raw texts (a list or a pandas Series).
+        """Predict labels for raw texts (a string, a list or a pandas Series).
+
+        Missing (None, NaN) and blank texts get an empty label and no probabilities,
+        so every input gets one output row, in order.
 
         Returns:
             pandas.DataFrame with `text` (normalised, as the model saw it), `label`,
             `confidence` and one `prob_<label>` column per class.
         """
+        self._check_trained()
         if isinstance(texts, str):
             texts = [texts]
-        normalised = self.normalizer.normalize_all([str(t) for t in texts])
-        return self.predictions_frame(normalised, self.predict_proba(normalised))
+        cleaned = ["" if _is_missing(t) else str(t) for t in texts]
+        normalised = self.normalizer.normalize_all(cleaned)
+        present = np.array([bool(t.strip()) for t in normalised], dtype=bool)
+        probabilities = np.full((len(normalised), self.labels.num_classes), np.nan, dtype="float32")
+        if present.any():
+            probabilities[present] = self.predict_proba([t for t, keep in zip(normalised, present) if keep])
+        return self._predictions_frame(normalised, probabilities, present)
 
-    def predictions_frame(self, texts, probabilities):
-        """Build the predictions table for normalised texts and their probabilities."""
+    def _predictions_frame(self, texts, probabilities, present):
         frame = pd.DataFrame({"text": list(texts)})
-        predicted = probabilities.argmax(axis=1)
-        frame["label"] = [self.labels.names[i] for i in predicted]
+        predicted = np.nan_to_num(probabilities, nan=-1.0).argmax(axis=1)
+        frame["label"] = [self.labels.names[i] if keep else "" for i, keep in zip(predicted, present)]
+        # A row without a text is all NaN, so its maximum (the confidence) is NaN too.
         frame["confidence"] = probabilities.max(axis=1)
         for index, name in enumerate(self.labels.names):
             frame[f"prob_{name}"] = probabilities[:, index]
@@ -301,13 +312,18 @@ def load(path):
     return FineTuner.load(path)
 
 
+def _is_missing(value):
+    return value is None or (isinstance(value, float) and np.isnan(value))
+
+
 def _keras_verbosity(verbose):
     if verbose != "auto":
         return int(verbose)
     return 1 if sys.stderr.isatty() else 2
 
 
-def _summarise_data(train, validation, test):
+def _summarise_data(train, validation, test, labels):
+    names = dict(zip(labels.raw_values, labels.names))
     summary = {}
     for role, part in (("train", train), ("validation", validation), ("test", test)):
         if part is None:
@@ -318,6 +334,6 @@ def _summarise_data(train, validation, test):
             "rows": len(part),
             "dropped_empty_texts": part.dropped_empty_texts,
             "dropped_missing_labels": part.dropped_missing_labels,
-            "label_counts": {str(k): int(v) for k, v in counts.items()},
+            "label_counts": {names.get(str(k), str(k)): int(v) for k, v in counts.items()},
         }
     return summary

@@ -36,12 +36,21 @@ def staged_directory(target):
     target = Path(target).resolve()
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.partial-", dir=target.parent))
+    # mkdtemp makes the folder private (0700); a run is shared like any folder the user makes.
+    os.chmod(staging, 0o777 & ~current_umask())
     try:
         yield staging
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     _swap_in(staging, target)
+
+
+def current_umask():
+    """Return the process umask (reading it requires setting it, so it is set back at once)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def _swap_in(staging, target):

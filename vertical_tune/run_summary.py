@@ -81,8 +81,11 @@ def render_report(tuner, metrics):
             + ", ".join(f"{s:.0f}" for s in training["epoch_seconds"])
         )
     lines.append("")
+    if tuner.validation_report is not None:
+        lines += ["![Validation confusion matrix](confusion_matrix.png)", ""]
     for report in (tuner.validation_report, tuner.test_report):
         if report is not None:
-            lines.append(report.to_markdown())
+            # The report's own headings move one level down, under this run's title.
+            lines.append(report.to_markdown().replace("\n#", "\n##").replace("# ", "## ", 1))
             lines.append("")
     return "\n".join(lines)

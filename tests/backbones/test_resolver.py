@@ -86,3 +86,8 @@ def test_hf_directory_missing_do_lower_case(tmp_path):
         build_text_classifier(resolved, num_classes=2, sequence_length=16, dropout=0.1)
     assert "do_lower_case" in str(error.value)
     assert str(tmp_path) in str(error.value)
+
+
+def test_misspelled_offline_name_gets_suggestion():
+    with pytest.raises(BackboneError, match="Did you mean 'minilm_l6_offline'"):
+        resolve_backbone("minilm_l6_ofline")

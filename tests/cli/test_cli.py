@@ -127,6 +127,30 @@ def test_presets_show_unknown(capsys):
     assert "vtune presets list" in err
 
 
+def test_train_json_lines(capsys, project, tmp_path):
+    code, out, _ = run_cli(
+        capsys, "train", "--config", project / "vtune.yaml", "--epochs", "1", "--run-dir", tmp_path / "run", "--json"
+    )
+    records = [json.loads(line) for line in out.splitlines()]
+    assert code == 0
+    assert records[0]["event"] == "epoch_end"
+    assert "val_macro_f1" in records[0]
+    assert records[-1]["event"] == "done"
+    assert records[-1]["run_dir"] == str(tmp_path / "run")
+
+
+def test_train_paths_on_command_line_are_relative_to_cwd(capsys, project, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "mine.csv").write_text((project / "train.csv").read_text())
+    code, out, err = run_cli(
+        capsys, "train", "--config", project / "vtune.yaml", "--train", "mine.csv", "--epochs", "1",
+        "--run-dir", "here", "--quiet",
+    )
+    assert code == 0, err
+    assert (tmp_path / "here" / "model.keras").is_file()
+    assert "Validation macro_f1:" in out
+
+
 def test_train_writes_run(trained_run):
     assert (trained_run / "model.keras").is_file()
     metrics = json.loads((trained_run / "metrics.json").read_text())
@@ -158,15 +182,61 @@ def test_evaluate_missing_run(capsys, tmp_path):
 
 
 def test_predict_writes_one_row_per_input(capsys, trained_run, project, tmp_path):
-    frame = pd.DataFrame({"text": ["good great", "", "bad poor loss"]})
+    frame = pd.DataFrame({"id": ["a7", "b8", "c9"], "body": ["good great", "", "bad poor loss"], "label": ["positive", "neutral", "x"]})
     frame.to_csv(tmp_path / "new.csv", index=False)
     output = tmp_path / "predictions.csv"
-    code, _, err = run_cli(capsys, "predict", trained_run, "--input", tmp_path / "new.csv", "--output", output, "--batch-size", 2)
+    code, _, err = run_cli(
+        capsys, "predict", trained_run, "--input", tmp_path / "new.csv", "--output", output,
+        "--batch-size", 2, "--text-column", "body", "--keep-columns", "id",
+    )
     assert code == 0
-    predictions = pd.read_csv(output, keep_default_na=False)
-    assert len(predictions) == 3
+    predictions = pd.read_csv(output, keep_default_na=False, dtype=str)
+    assert list(predictions.columns[:5]) == ["row", "id", "text", "true_label", "label"]
+    assert list(predictions["row"]) == ["0", "1", "2"]
+    assert list(predictions["id"]) == ["a7", "b8", "c9"]
+    assert list(predictions["true_label"]) == ["positive", "neutral", "x"]
     assert predictions.loc[1, "label"] == ""
+    assert predictions.loc[1, "confidence"] == ""
     assert {"prob_negative", "prob_neutral", "prob_positive", "confidence"} <= set(predictions.columns)
+
+
+def test_predict_true_label_uses_label_names(capsys, trained_run, tmp_path):
+    from vertical_tune import load
+
+    tuner = load(trained_run)
+    assert tuner.labels.names == ["negative", "neutral", "positive"]
+    frame = pd.DataFrame({"text": ["good"], "label": [" positive "]})
+    frame.to_csv(tmp_path / "in.csv", index=False)
+    code, _, _ = run_cli(capsys, "predict", trained_run, "--input", tmp_path / "in.csv", "--output", tmp_path / "out.jsonl")
+    records = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text().splitlines()]
+    assert code == 0
+    assert records[0]["true_label"] == "positive"
+
+
+def test_predict_empty_input_writes_header(capsys, trained_run, tmp_path):
+    (tmp_path / "empty.csv").write_text("text\n")
+    code, _, _ = run_cli(capsys, "predict", trained_run, "--input", tmp_path / "empty.csv", "--output", tmp_path / "out.csv")
+    assert code == 0
+    assert (tmp_path / "out.csv").read_text().startswith("text,label,confidence")
+
+
+def test_predict_refuses_to_overwrite_input(capsys, trained_run, project, tmp_path):
+    path = tmp_path / "same.csv"
+    pd.DataFrame({"text": ["good"]}).to_csv(path, index=False)
+    code, _, err = run_cli(capsys, "predict", trained_run, "--input", path, "--output", path)
+    assert code == 2
+    assert "overwrite the input" in err
+    assert path.read_text() == "text\ngood\n"
+
+
+def test_predict_unknown_text_column(capsys, trained_run, project, tmp_path):
+    code, _, err = run_cli(
+        capsys, "predict", trained_run, "--input", project / "validation.csv", "--output", tmp_path / "o.csv",
+        "--text-column", "body",
+    )
+    assert code == 2
+    assert "'body'" in err
+    assert "validation.csv" in err
 
 
 def test_predict_rejects_unknown_output_type(capsys, trained_run, project, tmp_path):

@@ -22,11 +22,16 @@ _HOSTS = {
 _DEFAULT_HOST = "www.kaggle.com"
 
 
-def is_keras_hub_preset(name):
-    """Return True when `name` is one of keras-hub's built-in backbone presets."""
+def keras_hub_preset_names():
+    """Return the names of keras-hub's built-in backbone presets."""
     import keras_hub
 
-    return name in keras_hub.models.Backbone.presets
+    return list(keras_hub.models.Backbone.presets)
+
+
+def is_keras_hub_preset(name):
+    """Return True when `name` is one of keras-hub's built-in backbone presets."""
+    return name in keras_hub_preset_names()
 
 
 def host_for(name):

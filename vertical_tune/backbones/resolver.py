@@ -12,6 +12,7 @@ Accepted forms, checked in this order:
 """
 
 import dataclasses
+import difflib
 import importlib
 import json
 import os
@@ -165,6 +166,9 @@ def _resolve_hub(name, strip_accents):
 
 def _unknown_message(name, reason):
     offline = ", ".join(sorted(OFFLINE_BACKBONES))
+    close = difflib.get_close_matches(name, list(OFFLINE_BACKBONES) + hub.keras_hub_preset_names(), n=1)
+    if close:
+        reason += f" Did you mean {close[0]!r}?"
     return format_error(
         f"Cannot resolve backbone {name!r}. {reason}",
         received=name,

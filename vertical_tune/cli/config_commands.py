@@ -5,6 +5,8 @@ from typing import List, Optional
 
 import typer
 
+import json
+
 from vertical_tune.cli import options
 from vertical_tune.cli.output import print_json, stdout
 
@@ -23,7 +25,7 @@ def show(
 
     from vertical_tune.config.loader import load_config
 
-    resolved = load_config(config, preset=preset, overrides=options.collect_overrides(set_values))
+    resolved = load_config(options.default_config(config), preset=preset, overrides=options.collect_overrides(set_values))
     data = resolved.model_dump(mode="json")
     if as_json:
         print_json(data)
@@ -33,7 +35,7 @@ def show(
 
 @app.command("keys")
 def keys(as_json: bool = options.JsonOption):
-    """List every config key with its type, default and description."""
+    """List every config key with its default, allowed values and description."""
     from vertical_tune.config.docs import iter_fields
 
     rows = list(iter_fields())
@@ -42,9 +44,9 @@ def keys(as_json: bool = options.JsonOption):
         return
     from rich.table import Table
 
-    table = Table("key", "default", "description")
+    table = Table("key", "default", "allowed", "description")
     for row in rows:
-        table.add_row(row.key, row.default, row.description)
+        table.add_row(row.key, json.dumps(row.default), ", ".join(map(str, row.choices)), row.description)
     stdout.print(table)
 
 

@@ -15,6 +15,23 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+def _print_version(value: bool):
+    if value:
+        from vertical_tune import __version__
+
+        print(f"vertical_tune {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(
+        False, "--version", callback=_print_version, is_eager=True, help="Print the version and exit."
+    ),
+):
+    """Fine-tune a pretrained Transformer into a domain model for one industry."""
+
+
 app.command("init")(init_command.init)
 app.command("train")(run_commands.train)
 app.command("evaluate")(run_commands.evaluate)

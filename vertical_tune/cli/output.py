@@ -6,16 +6,18 @@ import sys
 
 from rich.console import Console
 
-stdout = Console(soft_wrap=True)
-stderr = Console(stderr=True, soft_wrap=True)
+# Piped output gets wide tables, so key names and paths are not cut at 80 columns.
+_PIPE_WIDTH = 200
+stdout = Console(soft_wrap=True, width=None if sys.stdout.isatty() else _PIPE_WIDTH)
+stderr = Console(stderr=True, soft_wrap=True, width=None if sys.stderr.isatty() else _PIPE_WIDTH)
 
 
 def print_error(message):
     stderr.print(f"[bold red]Error:[/bold red] {message}", highlight=False, markup=True, soft_wrap=True)
 
 
-def print_json(data):
-    sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+def print_json(data, indent=2):
+    sys.stdout.write(json.dumps(data, indent=indent, ensure_ascii=False) + "\n")
 
 
 def configure_logging(quiet=False):

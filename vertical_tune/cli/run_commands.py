@@ -1,5 +1,8 @@
 """`vtune train`, `vtune evaluate` and `vtune predict`: thin wrappers over `FineTuner`."""
 
+import contextlib
+import sys
+
 from pathlib import Path
 from typing import List, Optional
 
@@ -29,7 +32,7 @@ def train(
     run_dir: Optional[str] = typer.Option(None, "--run-dir", help=options.describe("output.run_dir")),
     set_values: Optional[List[str]] = options.SetOption,
     quiet: bool = options.QuietOption,
-    as_json: bool = options.JsonOption,
+    as_json: bool = options.TrainJsonOption,
 ):
     """Fine-tune a backbone and write a run directory (model, metrics, report).
 
@@ -37,29 +40,32 @@ def train(
     """
     configure_logging(quiet or as_json)
     from vertical_tune.config.loader import load_config
-    from vertical_tune.finetuner import FineTuner
 
     overrides = options.collect_overrides(
         set_values,
         **{
-            "data.train": train_data,
-            "data.validation": validation_data,
+            "data.train": options.absolute_path(train_data),
+            "data.validation": options.absolute_path(validation_data),
             "training.epochs": epochs,
             "training.batch_size": batch_size,
             "training.learning_rate": learning_rate,
             "training.mode": mode,
             "data.max_train_rows": max_train_rows,
-            "output.run_dir": run_dir,
+            "output.run_dir": options.absolute_path(run_dir),
         },
     )
-    resolved = load_config(config, preset=preset, overrides=overrides)
+    resolved = load_config(options.default_config(config), preset=preset, overrides=overrides)
     if backbone is not None:
         resolved = _select_backbone(resolved, backbone)
 
+    from vertical_tune.finetuner import FineTuner
+
     tuner = FineTuner(resolved)
-    tuner.fit(verbose=0 if quiet or as_json else "auto", json_lines=as_json)
+    # Keras prints epoch lines on stdout; results alone belong there, so they go to stderr.
+    with contextlib.redirect_stdout(sys.stdout if as_json else sys.stderr):
+        tuner.fit(verbose=0 if quiet or as_json else "auto", json_lines=as_json)
     path = tuner.save()
-    _print_result(tuner.validation_report, path, as_json, quiet)
+    _print_result(tuner, path, as_json, quiet)
 
 
 def _select_backbone(config, backbone):
@@ -80,14 +86,16 @@ def _select_backbone(config, backbone):
     return updated
 
 
-def _print_result(report, path, as_json, quiet):
+def _print_result(tuner, path, as_json, quiet):
+    report = tuner.validation_report
     if as_json:
-        print_json({"event": "done", "run_dir": str(path), "validation": report.to_dict()})
+        print_json({"event": "done", "run_dir": str(path), "validation": report.to_dict()}, indent=None)
         return
     if not quiet:
         for table in report.rich_tables():
             stdout.print(table)
-    stdout.print(f"Run written to {path}")
+    metric = tuner.config.training.selection_metric
+    stdout.print(f"Validation {metric}: {report[metric]:.4f}. Run written to {path}")
 
 
 def evaluate(
@@ -123,6 +131,12 @@ def predict(
     input_file: str = typer.Option(..., "--input", "-i", help="File with a text column (CSV, TSV, JSONL, Parquet)."),
     output_file: Path = typer.Option(..., "--output", "-o", help="Predictions file to write (.csv or .jsonl)."),
     batch_size: int = typer.Option(1024, "--batch-size", help="Rows read and predicted per chunk."),
+    text_column: Optional[str] = typer.Option(
+        None, "--text-column", help="Input column with the text (default: the task.text_column used in training)."
+    ),
+    keep_columns: Optional[str] = typer.Option(
+        None, "--keep-columns", help="Comma-separated input columns to copy into the output, e.g. id,date."
+    ),
     quiet: bool = options.QuietOption,
 ):
     """Predict labels and per-class probabilities, streaming the input in chunks.
@@ -134,5 +148,8 @@ def predict(
     from vertical_tune.prediction import predict_file
 
     tuner = load(run)
-    rows = predict_file(tuner, input_file, output_file, chunk_size=batch_size)
+    keep = [c.strip() for c in keep_columns.split(",") if c.strip()] if keep_columns else []
+    rows = predict_file(
+        tuner, input_file, output_file, chunk_size=batch_size, text_column=text_column, keep_columns=keep
+    )
     stderr.print(f"Wrote {rows} predictions to {output_file}")

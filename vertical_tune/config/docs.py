@@ -2,12 +2,13 @@
 
 import collections
 import json
+import typing
 
 from pydantic import BaseModel
 
 from vertical_tune.config.schema import VTuneConfig
 
-FieldRow = collections.namedtuple("FieldRow", "key default description")
+FieldRow = collections.namedtuple("FieldRow", "key default choices description")
 
 
 def iter_fields(model=VTuneConfig, prefix=""):
@@ -19,7 +20,17 @@ def iter_fields(model=VTuneConfig, prefix=""):
             yield from iter_fields(annotation, prefix=f"{key}.")
             continue
         default = field.get_default(call_default_factory=True)
-        yield FieldRow(key, json.dumps(default), field.description or "")
+        yield FieldRow(key, default, _choices(annotation), field.description or "")
+
+
+def _choices(annotation):
+    """Return the allowed values of a `Literal` (also inside Optional or Union), else []."""
+    if typing.get_origin(annotation) is typing.Literal:
+        return list(typing.get_args(annotation))
+    choices = []
+    for argument in typing.get_args(annotation):
+        choices += _choices(argument)
+    return choices
 
 
 def render_markdown():
@@ -30,12 +41,13 @@ def render_markdown():
         "Generated from `vertical_tune/config/schema.py` by `python -m vertical_tune.config.docs`.",
         "Presets set some of these; `vtune.yaml` and `--set KEY=VALUE` override them.",
         "",
-        "| key | default | description |",
-        "|---|---|---|",
+        "| key | default | allowed | description |",
+        "|---|---|---|---|",
     ]
     for row in iter_fields():
         description = row.description.replace("|", "\\|")
-        lines.append(f"| `{row.key}` | `{row.default}` | {description} |")
+        allowed = ", ".join(f"`{choice}`" for choice in row.choices)
+        lines.append(f"| `{row.key}` | `{json.dumps(row.default)}` | {allowed} | {description} |")
     return "\n".join(lines) + "\n"
 
 

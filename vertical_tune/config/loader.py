@@ -43,7 +43,7 @@ def load_config(path=None, *, preset=None, overrides=None):
     merged = deep_merge(merged, user_dict)
     override_dict = expand_dotted_keys(overrides or {})
     merged = deep_merge(merged, override_dict)
-    for key_path in _leaf_paths(override_dict):
+    for key_path in _key_paths(override_dict):
         positions[key_path] = f"override `{'.'.join(key_path)}` (command line or Python call)"
 
     config = validate_config(merged, source=source, positions=positions)
@@ -128,12 +128,12 @@ def expand_dotted_keys(overrides):
     return nested
 
 
-def _leaf_paths(nested, prefix=()):
+def _key_paths(nested, prefix=()):
+    """Yield every key path of a nested dict, sections included (an unknown section is an error too)."""
     for key, value in nested.items():
-        if isinstance(value, dict) and value:
-            yield from _leaf_paths(value, prefix + (key,))
-        else:
-            yield prefix + (key,)
+        yield prefix + (key,)
+        if isinstance(value, dict):
+            yield from _key_paths(value, prefix + (key,))
 
 
 def _nest(parts, value):
