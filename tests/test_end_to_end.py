@@ -21,9 +21,9 @@ def test_finance_minilm_beats_majority_baseline(shared_datasets, tmp_path):
     validation = pd.read_csv(folder / "sent_valid.csv").sample(n=600, random_state=0)
     tuner = FineTuner.from_preset(
         "finance",
-        data={"train": str(folder / "sent_train.csv"), "max_train_rows": 1500},
+        data={"train": str(folder / "sent_train.csv"), "max_train_rows": 2000},
         backbone={"sequence_length": 48},
-        training={"epochs": 2},
+        training={"epochs": 2, "class_weight": "balanced"},
         output={"run_dir": str(tmp_path / "run")},
     )
     tuner.fit(validation=validation, verbose=0)
