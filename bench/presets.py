@@ -1,10 +1,9 @@
 """Macro-F1 of an industry preset on its shared data set, next to the TF-IDF baseline.
 
-Both models see the same training and validation rows in this one script: the
+Both models see the same training and validation rows in this one script. The
 baseline (TF-IDF word 1-2-grams + class-balanced logistic regression) is fitted on
-the full training part, as in the shared data sets' README; vertical_tune
-fine-tunes the packaged MiniLM-L6 with the preset's settings and the overrides
-given here.
+the whole training part. vertical_tune fine-tunes the packaged MiniLM-L6 with the
+preset's settings and the overrides given here.
 
     .venv/bin/python bench/presets.py finance --epochs 3
     .venv/bin/python bench/presets.py medical --sequence-length 128

@@ -13,8 +13,9 @@ Run it from the repository root after `bash scripts/setup.sh`:
 
     .venv/bin/python examples/text_classification.py
 
-It uses 2,000 tweets of the Twitter financial news data set and takes about two
-minutes on 2 CPU cores.
+It uses 2,000 tweets of the Twitter financial news data set and takes a few
+minutes on 2 CPU cores. That is too little data for a good model (macro-F1 about
+0.54), so use scripts/demo.sh for the full job.
 """
 
 from pathlib import Path

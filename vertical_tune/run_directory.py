@@ -1,6 +1,6 @@
 """Write and read run directories atomically.
 
-A run directory holds everything needed to evaluate, predict with or ship a model:
+A run directory contains everything needed to evaluate, predict with or ship a model:
 
     config.yaml          the resolved configuration
     label_map.json       class index -> raw label value and readable name

@@ -115,7 +115,8 @@ def test_config_keys_lists_every_key(capsys):
 def test_presets_list_and_show(capsys):
     code, out, _ = run_cli(capsys, "presets", "list")
     assert code == 0
-    assert "finance" in out and "medical" in out and "retail" in out
+    for name in ("finance", "medical", "retail"):
+        assert name in out
     code, out, _ = run_cli(capsys, "presets", "show", "medical")
     assert code == 0
     assert "macro_recall" in out
@@ -139,7 +140,7 @@ def test_train_json_lines(capsys, project, tmp_path):
     assert records[-1]["run_dir"] == str(tmp_path / "run")
 
 
-def test_train_paths_on_command_line_are_relative_to_cwd(capsys, project, tmp_path, monkeypatch):
+def test_train_cli_paths_relative_to_cwd(capsys, project, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "mine.csv").write_text((project / "train.csv").read_text())
     code, out, err = run_cli(
