@@ -23,6 +23,7 @@ class TrainingResult:
     epoch_seconds: list
     selection_metric: str
     epochs_run: int
+    seconds: float | None = None  # whole `FineTuner.fit`, data loading included
 
 
 def compile_classifier(model, training, steps_per_epoch):
