@@ -6,16 +6,16 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 export KERAS_BACKEND=tensorflow TF_CPP_MIN_LOG_LEVEL=2
-VTUNE=.venv/bin/vtune
-DATA="${VTUNE_FINANCE_DATA:-../shared/datasets/twitter_financial_news_sentiment}"
+VTUNE="$PWD/.venv/bin/vtune"
+DATA="$(realpath "${VTUNE_FINANCE_DATA:-../shared/datasets/twitter_financial_news_sentiment}")"
 
 rm -rf demo_project
-$VTUNE init --industry finance demo_project
+"$VTUNE" init --industry finance demo_project
 cd demo_project
-../$VTUNE train --config vtune.yaml \
-  --train "$(realpath "../$DATA/sent_train.csv")" \
-  --validation "$(realpath "../$DATA/sent_valid.csv")" \
+"$VTUNE" train --config vtune.yaml \
+  --train "$DATA/sent_train.csv" \
+  --validation "$DATA/sent_valid.csv" \
   --epochs 1
-../$VTUNE evaluate runs/finance --data "$(realpath "../$DATA/sent_valid.csv")"
-../$VTUNE predict runs/finance --input data/validation.csv --output predictions.csv
+"$VTUNE" evaluate runs/finance --data "$DATA/sent_valid.csv"
+"$VTUNE" predict runs/finance --input data/validation.csv --output predictions.csv
 head -n 5 predictions.csv
