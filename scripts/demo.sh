@@ -8,6 +8,11 @@ bash scripts/setup.sh
 export KERAS_BACKEND=tensorflow TF_CPP_MIN_LOG_LEVEL=2
 VTUNE="$PWD/.venv/bin/vtune"
 DATA="$(realpath "${VTUNE_FINANCE_DATA:-../shared/datasets/twitter_financial_news_sentiment}")"
+if [ ! -f "$DATA/sent_train.csv" ] || [ ! -f "$DATA/sent_valid.csv" ]; then
+  echo "Error: sent_train.csv and sent_valid.csv not found in $DATA." >&2
+  echo "  Fix: set VTUNE_FINANCE_DATA to the twitter_financial_news_sentiment folder." >&2
+  exit 2
+fi
 
 rm -rf demo_project
 "$VTUNE" init --industry finance demo_project
