@@ -9,9 +9,9 @@ preset's settings and the overrides given here.
     .venv/bin/python bench/presets.py medical --sequence-length 128
     .venv/bin/python bench/presets.py retail --max-train-rows 4000 --epochs 2
 
-Splits: finance uses its train and valid files; medical and retail a stratified
-80/20 split with seed 0 (medical: all 2,888 rows; retail: rows with a review text,
-label `Recommended IND`).
+Splits: finance uses its train and valid files. Medical and retail use a
+stratified 80/20 split with seed 0: medical over all 2,888 rows, retail over the
+rows with a review text, labelled by `Recommended IND`.
 """
 
 import argparse

@@ -25,7 +25,7 @@ def write_run(tuner, directory):
 def save_model_for_inference(model, path):
     """Save `model` so that `keras.saving.load_model(path)` needs no custom objects.
 
-    The training optimizer uses this package's learning-rate schedule; it is swapped
+    The training optimizer uses this package's learning-rate schedule. It is swapped
     for a plain AdamW first, so only keras and keras_hub are needed to load the file.
     Fine-tune again through `FineTuner`, which compiles a fresh optimizer.
     """

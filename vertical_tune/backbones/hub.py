@@ -1,8 +1,8 @@
 """Hub access checks: fail within seconds when a model hub cannot be reached.
 
 Downloads themselves stay with keras-hub (which uses `huggingface_hub` and
-`kagglehub`); this module only decides, before any download starts, whether the
-hub answers at all, because offline those libraries retry for minutes.
+`kagglehub`); this module only checks, before any download starts, whether the hub
+responds at all. Offline, those libraries retry for minutes.
 """
 
 import concurrent.futures
@@ -43,7 +43,7 @@ def host_for(name):
 
 
 def check_reachable(name):
-    """Raise `BackboneError` unless the hub serving `name` answers within seconds."""
+    """Raise `BackboneError` unless the hub serving `name` responds within seconds."""
     host = host_for(name)
     offline_flag = _offline_flag()
     if offline_flag:

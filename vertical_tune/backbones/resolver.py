@@ -8,7 +8,7 @@ Accepted forms, checked in this order:
    Hugging Face model directory (`config.json` with `model_type`).
 3. A hub identifier: `hf://ORG/NAME`, `kaggle://...`, or a keras-hub preset name.
    These need network access; when the hub cannot be reached the resolver fails
-   within seconds and says how to use a local copy instead.
+   within seconds and explains how to use a local copy instead.
 """
 
 import dataclasses

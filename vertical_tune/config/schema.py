@@ -18,14 +18,14 @@ LabelSpec = Union[Literal["from_data"], list[str], dict[str, str]]
 
 
 class TaskConfig(_Section):
-    """What to predict from which columns."""
+    """The task: text and label columns and the label set."""
 
     type: Literal["multiclass", "binary"] = Field(
         "multiclass",
         description="Task type. `binary` is a two-class `multiclass` task.",
     )
-    text_column: str = Field("text", description="Column that holds the input text.")
-    label_column: str = Field("label", description="Column that holds the label.")
+    text_column: str = Field("text", description="Column with the input text.")
+    label_column: str = Field("label", description="Column with the label.")
     labels: LabelSpec = Field(
         "from_data",
         description=(
@@ -59,7 +59,7 @@ class SplitConfig(_Section):
 
 
 class DataConfig(_Section):
-    """Where the labelled data comes from and how to read it."""
+    """Labelled data sources and the options for reading them."""
 
     train: Optional[str] = Field(
         None,
@@ -93,7 +93,7 @@ class DataConfig(_Section):
 
 
 class BackboneConfig(_Section):
-    """Which pretrained encoder to fine-tune."""
+    """The pretrained encoder to fine-tune."""
 
     preset: str = Field(
         "minilm_l6_offline",
@@ -176,7 +176,7 @@ class TrainingConfig(_Section):
 
 
 class OutputConfig(_Section):
-    """Where runs are written."""
+    """Run location and report options."""
 
     run_dir: str = Field(
         "runs/latest",

@@ -23,11 +23,11 @@ _KNOWN_LOAD_ERRORS = {
 def load_tokenizer(backbone):
     """Load the backbone's tokenizer, applying `strip_accents` where the tokenizer has it."""
     tokenizer = _call_keras_hub(backbone, keras_hub.tokenizers.Tokenizer.from_preset, backbone.handle)
-    wanted = backbone.strip_accents
+    requested = backbone.strip_accents
     accepts = "strip_accents" in inspect.signature(type(tokenizer).__init__).parameters
-    if wanted is not None and accepts and getattr(tokenizer, "strip_accents", None) != wanted:
+    if requested is not None and accepts and getattr(tokenizer, "strip_accents", None) != requested:
         tokenizer = _call_keras_hub(
-            backbone, keras_hub.tokenizers.Tokenizer.from_preset, backbone.handle, strip_accents=wanted
+            backbone, keras_hub.tokenizers.Tokenizer.from_preset, backbone.handle, strip_accents=requested
         )
     return tokenizer
 
