@@ -55,6 +55,14 @@ class FineTuner:
     ```
     """
 
+    def __new__(cls, config=None, *args, **kwargs):
+        # A config with `tasks` gets the multi-task tuner; the API stays the same.
+        if cls is FineTuner and getattr(config, "is_multitask", False):
+            from vertical_tune.multitask_tuner import MultiTaskTuner
+
+            return super().__new__(MultiTaskTuner)
+        return super().__new__(cls)
+
     def __init__(self, config):
         self.config = config
         self.normalizer = build_normalizer(config.normalization)
@@ -84,13 +92,7 @@ class FineTuner:
             return source
         task, data = self.config.task, self.config.data
         if source is None:
-            raise DataError(
-                format_error(
-                    f"No {role} data given.",
-                    where=f"data.{role}",
-                    fix=f"Set `data.{role}` in the config or pass the {role} data to this call.",
-                )
-            )
+            raise _no_data_error(role)
         loaded = load_labeled_texts(
             source,
             text_column=task.text_column,
@@ -290,9 +292,32 @@ class FineTuner:
         path = run_directory.check_run_directory(path)
         config_data = yaml.safe_load((path / "config.yaml").read_text(encoding="utf-8"))
         tuner = cls(validate_config(config_data, source=str(path / "config.yaml")))
+        if type(tuner) is not cls:
+            return type(tuner).load(path)
         tuner.labels = LabelVocabulary.from_dict(run_directory.read_json(path / "label_map.json"))
         tuner.model = keras.saving.load_model(path / "model.keras", compile=False)
         return tuner
+
+    def true_label_columns(self, chunk, *, skip=()):
+        """The input's label column as `true_label` (label names), when the input has it.
+
+        Args:
+            chunk: pandas.DataFrame of prediction input.
+            skip: columns already copied to the output (`--keep-columns`).
+
+        Returns:
+            dict output column -> values.
+        """
+        column = self.config.task.label_column
+        if column not in chunk.columns or column in skip:
+            return {}
+        lookup = dict(zip(self.labels.raw_values, self.labels.names))
+        return {"true_label": [lookup.get(str(v).strip(), v) if v is not None else "" for v in chunk[column]]}
+
+    def selection_summary(self):
+        """Return (metric name, validation value) of the metric that selected the best epoch."""
+        metric = self.config.training.selection_metric
+        return metric, self.validation_report[metric]
 
     def summary(self):
         """Return a dict describing the model: backbone, parameters, labels."""
@@ -310,6 +335,16 @@ class FineTuner:
 def load(path):
     """Load a run directory into a `FineTuner` ready for `predict` and `evaluate`."""
     return FineTuner.load(path)
+
+
+def _no_data_error(role):
+    return DataError(
+        format_error(
+            f"No {role} data given.",
+            where=f"data.{role}",
+            fix=f"Set `data.{role}` in the config or pass the {role} data to this call.",
+        )
+    )
 
 
 def _is_missing(value):

@@ -6,6 +6,7 @@ import tempfile
 from pathlib import Path
 
 from vertical_tune.data.chunks import iter_table_chunks
+from vertical_tune.data.dataset import text_values
 from vertical_tune.errors import DataError, format_error
 from vertical_tune.run_directory import current_umask
 
@@ -96,9 +97,9 @@ def _write_predictions(tuner, input_path, temporary, suffix, chunk_size, text_co
 
 def predict_chunk(tuner, chunk, *, source, first_row=0, text_column=None, keep_columns=()):
     """Return the predictions table of one chunk of input rows."""
-    task = tuner.config.task
-    text_column = text_column or task.text_column
-    for column, key in [(text_column, "--text-column or task.text_column")] + [(c, "--keep-columns") for c in keep_columns]:
+    text_column = text_column or tuner.config.task.text_column
+    text_columns = [text_column] if isinstance(text_column, str) else list(text_column)
+    for column, key in [(c, "--text-column or task.text_column") for c in text_columns] + [(c, "--keep-columns") for c in keep_columns]:
         if column not in chunk.columns:
             raise DataError(
                 format_error(
@@ -109,18 +110,15 @@ def predict_chunk(tuner, chunk, *, source, first_row=0, text_column=None, keep_c
                     fix="Pass the name of an existing column with --text-column, or rename the column.",
                 )
             )
-    predictions = tuner.predict(list(chunk[text_column]))
-    if (predictions["label"] == "").any():
-        logger.warning("%d rows of %s have an empty text; their label is left empty.", (predictions["label"] == "").sum(), source)
+    predictions = tuner.predict(text_values(chunk, text_column, source))
+    blank = sum(1 for text in predictions["text"] if not str(text).strip())
+    if blank:
+        logger.warning("%d rows of %s have an empty text; their labels are left empty.", blank, source)
     predictions.insert(0, "row", range(first_row, first_row + len(chunk)))
     for position, column in enumerate(keep_columns, start=1):
         predictions.insert(position, column, list(chunk[column]))
-    if task.label_column in chunk.columns and task.label_column not in keep_columns:
-        predictions.insert(predictions.columns.get_loc("text") + 1, "true_label", _label_names(tuner, chunk[task.label_column]))
+    position = predictions.columns.get_loc("text") + 1
+    for name, values in tuner.true_label_columns(chunk, skip=keep_columns).items():
+        predictions.insert(position, name, values)
+        position += 1
     return predictions
-
-
-def _label_names(tuner, values):
-    """Map raw label values to label names; values the model does not know stay as they are."""
-    lookup = dict(zip(tuner.labels.raw_values, tuner.labels.names))
-    return [lookup.get(str(v).strip(), v) if v is not None else "" for v in values]

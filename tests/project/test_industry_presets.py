@@ -51,7 +51,7 @@ def test_presets_list_all_industries():
 
 @pytest.mark.parametrize("industry", INDUSTRIES)
 def test_preset_validates(industry):
-    config = VTuneConfig.model_validate(yaml.safe_load(load_preset_text(industry)))
+    config = VTuneConfig.model_validate(load_preset_dict(industry))
 
     assert config.industry == industry
     assert config.description

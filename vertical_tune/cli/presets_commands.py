@@ -9,13 +9,13 @@ app = typer.Typer(help="List and show industry presets.", no_args_is_help=True)
 
 @app.command("list")
 def list_command():
-    """List the industry presets with their task and backbones."""
+    """List the industry presets and their variants, with their backbones."""
     from rich.table import Table
 
     from vertical_tune.config.presets import list_presets, load_preset_dict
 
     table = Table("preset", "description", "offline backbone", "hub backbone", "selection metric")
-    for name in list_presets():
+    for name in list_presets(variants=True):
         preset = load_preset_dict(name)
         backbone = preset.get("backbone", {})
         table.add_row(
@@ -23,9 +23,15 @@ def list_command():
             str(preset.get("description", "")),
             str(backbone.get("preset", "")),
             str(backbone.get("hub_preset", "")),
-            str(preset.get("training", {}).get("selection_metric", "")),
+            _selection(preset),
         )
     stdout.print(table)
+
+
+def _selection(preset):
+    if preset.get("tasks"):
+        return str(preset.get("multitask", {}).get("selection", "mean")) + " of the tasks"
+    return str(preset.get("training", {}).get("selection_metric", ""))
 
 
 @app.command("show")

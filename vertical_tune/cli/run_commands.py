@@ -94,8 +94,8 @@ def _print_result(tuner, path, as_json, quiet):
     if not quiet:
         for table in report.rich_tables():
             stdout.print(table)
-    metric = tuner.config.training.selection_metric
-    stdout.print(f"Validation {metric}: {report[metric]:.4f}. Run written to {path}")
+    metric, value = tuner.selection_summary()
+    stdout.print(f"Validation {metric}: {value:.4f}. Run written to {path}")
 
 
 def evaluate(

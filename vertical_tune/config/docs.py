@@ -10,6 +10,9 @@ from vertical_tune.config.schema import VTuneConfig
 
 FieldRow = collections.namedtuple("FieldRow", "key default choices description")
 
+# The `default` of a key that has none and must be set.
+REQUIRED = "(required)"
+
 
 def iter_fields(model=VTuneConfig, prefix=""):
     """Yield a `FieldRow` for every leaf key of the config model, depth first."""
@@ -19,8 +22,25 @@ def iter_fields(model=VTuneConfig, prefix=""):
         if isinstance(annotation, type) and issubclass(annotation, BaseModel):
             yield from iter_fields(annotation, prefix=f"{key}.")
             continue
-        default = field.get_default(call_default_factory=True)
+        item = _list_item_model(annotation)
+        if item is not None:
+            yield FieldRow(key, field.get_default(call_default_factory=True), [], field.description or "")
+            yield from iter_fields(item, prefix=f"{key}[].")
+            continue
+        default = REQUIRED if field.is_required() else field.get_default(call_default_factory=True)
         yield FieldRow(key, default, _choices(annotation), field.description or "")
+
+
+def _list_item_model(annotation):
+    """Return M for an annotation `list[M]` or `Optional[list[M]]` with M a model, else None."""
+    if typing.get_origin(annotation) is list:
+        (item,) = typing.get_args(annotation)
+        return item if isinstance(item, type) and issubclass(item, BaseModel) else None
+    for argument in typing.get_args(annotation):
+        found = _list_item_model(argument)
+        if found is not None:
+            return found
+    return None
 
 
 def _choices(annotation):
@@ -47,7 +67,8 @@ def render_markdown():
     for row in iter_fields():
         description = row.description.replace("|", "\\|")
         allowed = ", ".join(f"`{choice}`" for choice in row.choices)
-        lines.append(f"| `{row.key}` | `{json.dumps(row.default)}` | {allowed} | {description} |")
+        default = "required" if row.default is REQUIRED else f"`{json.dumps(row.default)}`"
+        lines.append(f"| `{row.key}` | {default} | {allowed} | {description} |")
     return "\n".join(lines) + "\n"
 
 

@@ -12,7 +12,8 @@ from pathlib import Path
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from vertical_tune.config.presets import load_preset_dict
+from vertical_tune.config.merge import deep_merge
+from vertical_tune.config.presets import load_preset_dict, split_preset_name
 from vertical_tune.config.schema import VTuneConfig
 from vertical_tune.errors import ConfigError, format_error
 
@@ -39,7 +40,7 @@ def load_config(path=None, *, preset=None, overrides=None):
     preset_name = preset or user_dict.get("industry")
     merged = load_preset_dict(preset_name) if preset_name else {}
     if preset_name:
-        merged["industry"] = preset_name
+        merged["industry"] = split_preset_name(preset_name)[0]
     merged = deep_merge(merged, user_dict)
     override_dict = expand_dotted_keys(overrides or {})
     merged = deep_merge(merged, override_dict)
@@ -102,17 +103,6 @@ def _collect_positions(node, prefix, positions, path):
         mark = key_node.start_mark
         positions[key_path] = f"{path}, line {mark.line + 1}, column {mark.column + 1}"
         _collect_positions(value_node, key_path, positions, path)
-
-
-def deep_merge(base, update):
-    """Return `base` updated recursively by `update`; neither input is modified."""
-    result = copy.deepcopy(base)
-    for key, value in update.items():
-        if isinstance(value, dict) and isinstance(result.get(key), dict):
-            result[key] = deep_merge(result[key], value)
-        else:
-            result[key] = copy.deepcopy(value)
-    return result
 
 
 def expand_dotted_keys(overrides):

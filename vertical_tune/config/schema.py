@@ -24,7 +24,13 @@ class TaskConfig(_Section):
         "multiclass",
         description="Task type. `binary` is a two-class `multiclass` task.",
     )
-    text_column: str = Field("text", description="Column with the input text.")
+    text_column: Union[str, list[str]] = Field(
+        "text",
+        description=(
+            "Column with the input text, or a list of columns whose non-blank cells are "
+            "joined with a blank line (e.g. a title and a body)."
+        ),
+    )
     label_column: str = Field("label", description="Column with the label.")
     labels: LabelSpec = Field(
         "from_data",
@@ -44,6 +50,143 @@ class TaskConfig(_Section):
                 "use `from_data` to read the labels from the training file"
             )
         return value
+
+
+TaskType = Literal["multiclass", "binary", "multilabel", "regression"]
+REGRESSION_METRICS = ("r2", "mae", "rmse")
+CLASSIFICATION_METRICS = (
+    "macro_f1", "weighted_f1", "accuracy", "macro_recall", "macro_precision", "roc_auc"
+)
+MULTILABEL_METRICS = ("macro_f1", "micro_f1", "samples_f1", "subset_accuracy", "roc_auc")
+
+
+class HeadConfig(_Section):
+    """The layers between the shared backbone and one task's output."""
+
+    hidden_units: int = Field(
+        0, ge=0, le=65536, description="Width of a hidden GELU layer in the head; 0 means a linear head."
+    )
+    dropout: Optional[float] = Field(
+        None, ge=0.0, lt=1.0, description="Dropout before the head; empty means `training.dropout`."
+    )
+
+
+class TaskSpec(_Section):
+    """One output of a multi-task model: its label column(s), type, loss and metric."""
+
+    name: str = Field(
+        ...,
+        pattern=r"^[A-Za-z][A-Za-z0-9_]{0,63}$",
+        description="Task name: names the model output, metrics and prediction columns.",
+    )
+    type: TaskType = Field(
+        "multiclass",
+        description=(
+            "`multiclass` and `binary`: one label per text; `multilabel`: any number of "
+            "labels per text; `regression`: a number."
+        ),
+    )
+    label_column: Optional[str] = Field(
+        None,
+        description="Column with the label (multilabel: with `delimiter`, one column of joined labels).",
+    )
+    label_columns: Optional[list[str]] = Field(
+        None, description="Multilabel only: several 0/1 columns, one per label."
+    )
+    delimiter: Optional[str] = Field(
+        None, description="Multilabel only: separator of the labels in `label_column`, e.g. `|`."
+    )
+    labels: LabelSpec = Field(
+        "from_data",
+        description="Label set, as in `task.labels`; for multilabel with `delimiter`, the allowed values.",
+    )
+    loss_weight: float = Field(1.0, gt=0.0, description="Weight of this task's loss in the sum.")
+    class_weight: Literal["none", "balanced"] = Field(
+        "none",
+        description=(
+            "`balanced` weighs classes inversely to their training frequency (multilabel: "
+            "positives by their rarity), inside this task's loss."
+        ),
+    )
+    focal_gamma: Optional[float] = Field(
+        None,
+        ge=0.0,
+        le=10.0,
+        description="Use focal loss with this focusing parameter (e.g. 2.0); empty means cross-entropy.",
+    )
+    selection_metric: Optional[str] = Field(
+        None,
+        description=(
+            "Validation metric of this task: classification `macro_f1` (default), "
+            "`weighted_f1`, `accuracy`, `macro_recall`, `macro_precision`, `roc_auc`; "
+            "multilabel `macro_f1` (default), `micro_f1`, `samples_f1`, `subset_accuracy`, "
+            "`roc_auc`; regression `r2` (default), `mae`, `rmse`."
+        ),
+    )
+    head: HeadConfig = Field(default_factory=HeadConfig)
+
+    @model_validator(mode="after")
+    def _consistent(self):
+        where = f"task {self.name!r}"
+        if self.type == "multilabel":
+            if (self.label_columns is None) == (self.label_column is None):
+                raise ValueError(
+                    f"{where}: a multilabel task needs either `label_columns` (several 0/1 "
+                    "columns) or `label_column` with `delimiter`, not both or neither"
+                )
+            if self.label_column is not None and not self.delimiter:
+                raise ValueError(f"{where}: `label_column` of a multilabel task needs a `delimiter`")
+            if self.label_columns is not None and len(set(self.label_columns)) < 1:
+                raise ValueError(f"{where}: `label_columns` is empty")
+        else:
+            if self.label_column is None:
+                raise ValueError(f"{where}: a {self.type} task needs `label_column`")
+            if self.label_columns is not None or self.delimiter is not None:
+                raise ValueError(
+                    f"{where}: `label_columns` and `delimiter` are for multilabel tasks only"
+                )
+        if self.type == "regression":
+            if self.class_weight != "none" or self.focal_gamma is not None:
+                raise ValueError(f"{where}: class weights and focal loss need a classification task")
+            if self.labels != "from_data":
+                raise ValueError(f"{where}: a regression task has no `labels`")
+        allowed = {
+            "regression": REGRESSION_METRICS,
+            "multilabel": MULTILABEL_METRICS,
+        }.get(self.type, CLASSIFICATION_METRICS)
+        if self.selection_metric is not None and self.selection_metric not in allowed:
+            raise ValueError(
+                f"{where}: selection_metric {self.selection_metric!r} does not apply to a "
+                f"{self.type} task; use one of {', '.join(allowed)}"
+            )
+        if self.selection_metric is None:
+            self.selection_metric = "r2" if self.type == "regression" else "macro_f1"
+        return self
+
+    @property
+    def columns(self):
+        """The label columns this task reads."""
+        return list(self.label_columns) if self.label_columns is not None else [self.label_column]
+
+
+class MultiTaskConfig(_Section):
+    """How the tasks of a multi-task model (`tasks`) are combined."""
+
+    loss_balancing: Literal["fixed", "uncertainty"] = Field(
+        "fixed",
+        description=(
+            "`fixed`: the sum of the losses times each `loss_weight`. `uncertainty`: "
+            "each loss also gets a learned weight (homoscedastic uncertainty weighting), "
+            "logged per epoch."
+        ),
+    )
+    selection: str = Field(
+        "mean",
+        description=(
+            "What picks the best epoch and drives early stopping: `mean` of the tasks' "
+            "selection metrics (error metrics count negated), or one task's name."
+        ),
+    )
 
 
 class SplitConfig(_Section):
@@ -199,6 +342,16 @@ class VTuneConfig(_Section):
     normalization: NormalizationConfig = Field(default_factory=NormalizationConfig)
     training: TrainingConfig = Field(default_factory=TrainingConfig)
     output: OutputConfig = Field(default_factory=OutputConfig)
+    tasks: Optional[list[TaskSpec]] = Field(
+        None,
+        description=(
+            "Multi-task model: one head per entry on a shared backbone. When set, "
+            "`task.text_column` names the text, and the other `task` keys, "
+            "`training.class_weight` and `training.selection_metric` are not used: each "
+            "task sets its own."
+        ),
+    )
+    multitask: MultiTaskConfig = Field(default_factory=MultiTaskConfig)
 
     @model_validator(mode="after")
     def _binary_has_two_labels(self):
@@ -208,3 +361,25 @@ class VTuneConfig(_Section):
                 f"task.type `binary` needs exactly 2 labels, got {len(labels)}: {labels!r}"
             )
         return self
+
+    @model_validator(mode="after")
+    def _tasks_are_consistent(self):
+        if self.tasks is None:
+            return self
+        if not self.tasks:
+            raise ValueError("`tasks` is empty; remove it for a single-task model or list at least one task")
+        names = [task.name for task in self.tasks]
+        duplicates = sorted({name for name in names if names.count(name) > 1})
+        if duplicates:
+            raise ValueError(f"task names must be unique; {', '.join(map(repr, duplicates))} appears more than once")
+        selection = self.multitask.selection
+        if selection != "mean" and selection not in names:
+            raise ValueError(
+                f"multitask.selection {selection!r} is neither `mean` nor a task name ({', '.join(names)})"
+            )
+        return self
+
+    @property
+    def is_multitask(self):
+        """True when the config defines `tasks`."""
+        return self.tasks is not None

@@ -84,11 +84,11 @@ def load_labeled_texts(
         DataError: a column is missing, or no row has both a text and a label.
     """
     table = read_table(source, format=format, encoding=encoding, tfds_data_dir=tfds_data_dir)
-    name = _display_name(source)
-    texts = _column_values(table, text_column, name, "task.text_column")
+    name = display_name(source)
+    texts = text_values(table, text_column, name)
     labels = None
     if label_column is not None:
-        labels = _column_values(table, label_column, name, "task.label_column")
+        labels = column_values(table, label_column, name, "task.label_column")
 
     keep, dropped_empty_texts, dropped_missing_labels = _rows_to_keep(texts, labels)
     _warn_dropped(name, text_column, dropped_empty_texts, "an empty text")
@@ -109,14 +109,26 @@ def load_labeled_texts(
     )
 
 
+def text_values(table, text_column, source):
+    """Return the text of every row: one column, or several joined by a blank line.
+
+    With a list of columns, the non-blank cells of a row are joined in list order, so
+    a row is blank only when all of its text cells are.
+    """
+    if isinstance(text_column, str):
+        return column_values(table, text_column, source, "task.text_column")
+    columns = [column_values(table, c, source, "task.text_column") for c in text_column]
+    return ["\n\n".join(cell.strip() for cell in cells if is_filled(cell)) for cells in zip(*columns)]
+
+
 def _rows_to_keep(texts, labels):
     """Return a keep flag per row and the counts of rows dropped for a text or a label."""
-    keep = [_is_filled(text) for text in texts]
+    keep = [is_filled(text) for text in texts]
     dropped_empty_texts = keep.count(False)
     if labels is None:
         return keep, dropped_empty_texts, 0
 
-    has_label = [_is_filled(label) for label in labels]
+    has_label = [is_filled(label) for label in labels]
     dropped_missing_labels = sum(
         1 for kept, labeled in zip(keep, has_label) if kept and not labeled
     )
@@ -124,17 +136,20 @@ def _rows_to_keep(texts, labels):
     return keep, dropped_empty_texts, dropped_missing_labels
 
 
-def _display_name(source):
+def display_name(source):
+    """Return the name of a data source used in messages."""
     if isinstance(source, pd.DataFrame):
         return "DataFrame"
     return os.fspath(source)
 
 
-def _is_filled(value):
+def is_filled(value):
+    """True for a cell that is neither missing nor blank."""
     return value is not None and bool(value.strip())
 
 
-def _column_values(table, column, source, key):
+def column_values(table, column, source, key):
+    """Return the cells of `column`, raising `DataError` when it is missing or repeated."""
     columns = [str(name) for name in table.columns]
     if column not in columns:
         raise _missing_column_error(column, columns, source, key)

@@ -46,14 +46,7 @@ def build_text_classifier(backbone, *, num_classes, sequence_length, dropout, mo
     Returns:
         keras_hub.models.TextClassifier producing logits.
     """
-    tokenizer = load_tokenizer(backbone)
-    preprocessor = _call_keras_hub(
-        backbone,
-        keras_hub.models.TextClassifierPreprocessor.from_preset,
-        backbone.handle,
-        sequence_length=sequence_length,
-        tokenizer=tokenizer,
-    )
+    preprocessor = build_preprocessor(backbone, sequence_length)
     classifier = _call_keras_hub(
         backbone,
         keras_hub.models.TextClassifier.from_preset,
@@ -64,6 +57,22 @@ def build_text_classifier(backbone, *, num_classes, sequence_length, dropout, mo
     )
     apply_transfer_mode(classifier, mode, lora_rank)
     return classifier
+
+
+def build_preprocessor(backbone, sequence_length):
+    """Create the backbone's text preprocessor: tokenizer plus packing to `sequence_length`."""
+    return _call_keras_hub(
+        backbone,
+        keras_hub.models.TextClassifierPreprocessor.from_preset,
+        backbone.handle,
+        sequence_length=sequence_length,
+        tokenizer=load_tokenizer(backbone),
+    )
+
+
+def load_backbone(backbone):
+    """Load the pretrained encoder (a `keras_hub.models.Backbone`) alone, with no head."""
+    return _call_keras_hub(backbone, keras_hub.models.Backbone.from_preset, backbone.handle)
 
 
 def apply_transfer_mode(classifier, mode, lora_rank):

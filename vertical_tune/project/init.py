@@ -39,7 +39,7 @@ _SAMPLE_FILES = {
 }
 
 
-def init_project(industry, directory, *, force=False):
+def init_project(industry, directory, *, force=False, variant=None):
     """Render a new project for `industry` into `directory`.
 
     Everything is rendered first and then moved into place, so a failure leaves
@@ -49,6 +49,7 @@ def init_project(industry, directory, *, force=False):
         industry: str. Name of an industry preset, e.g. `"finance"`.
         directory: str or os.PathLike. Project directory.
         force: bool. Overwrite project files that already exist. Defaults to False.
+        variant: str or None. A variant of the preset, e.g. `"multitask"`.
 
     Returns:
         list of pathlib.Path. The files written, `vtune.yaml` first.
@@ -63,26 +64,27 @@ def init_project(industry, directory, *, force=False):
     [PosixPath('finance-demo/vtune.yaml'), ...]
     """
     directory = pathlib.Path(directory)
-    config = project_config(industry)
-    files = render_project(industry, config)
+    config = project_config(industry, variant)
+    files = render_project(industry, config, variant=variant)
     _check_targets(directory, files, force=force)
     return _write_files(directory, files)
 
 
-def project_config(industry):
+def project_config(industry, variant=None):
     """Return the resolved config of a new `industry` project.
 
     The preset is merged over the schema defaults, and the data and run paths
     point into the project directory.
     """
-    config = VTuneConfig.model_validate(load_preset_dict(industry))
+    name = f"{industry}/{variant}" if variant else industry
+    config = VTuneConfig.model_validate(load_preset_dict(name))
     config.data.train = TRAIN_FILE
     config.data.validation = VALIDATION_FILE
     config.output.run_dir = f"runs/{industry}"
     return config
 
 
-def render_project(industry, config):
+def render_project(industry, config, *, variant=None):
     """Render the project files in memory.
 
     Returns:
@@ -90,10 +92,12 @@ def render_project(industry, config):
     """
     templates = package_folder("templates")
     sample_files = _read_sample_files(templates, industry)
+    _check_sample_columns(industry, variant, config, sample_files[TRAIN_FILE])
     context = _template_context(templates, industry, config, sample_files)
 
+    command = f"vtune init --industry {industry}" + (f" --{variant}" if variant else "")
     config_text = (
-        f"# {CONFIG_FILE} of a {industry} project, written by `vtune init --industry {industry}`.\n"
+        f"# {CONFIG_FILE} of a {industry} project, written by `{command}`.\n"
         + render_config_yaml(config)
     )
     readme_text = _render_template(templates, "README.md.j2", context)
@@ -123,6 +127,32 @@ def _read_sample_files(templates, industry):
             )
         files[project_path] = source.read_bytes()
     return files
+
+
+def _check_sample_columns(industry, variant, config, train_bytes):
+    """Fail when the sample data lacks a column the config reads (a variant for other data)."""
+    header = next(csv.reader(io.StringIO(train_bytes.decode("utf-8"), newline="")))
+    text = config.task.text_column
+    needed = ([text] if isinstance(text, str) else list(text))
+    for task in config.tasks or []:
+        needed += task.columns
+    if not config.tasks:
+        needed.append(config.task.label_column)
+    missing = [column for column in needed if column not in header]
+    if missing:
+        name = f"{industry}/{variant}" if variant else industry
+        raise ProjectError(
+            format_error(
+                f"The {industry} sample data cannot train preset {name!r}: it lacks columns it needs.",
+                where=f"{_TEMPLATES_PACKAGE}: data/{industry}/train.csv",
+                received=f"missing {', '.join(map(repr, missing))}",
+                expected=f"the columns {', '.join(map(repr, needed))}",
+                fix=(
+                    f"This preset is for data that cannot ship with the package. Train it on "
+                    f"your own file: vtune train --preset {name} --train FILE"
+                ),
+            )
+        )
 
 
 def _template_context(templates, industry, config, sample_files):

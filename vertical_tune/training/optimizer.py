@@ -61,5 +61,6 @@ def build_optimizer(training, total_steps):
         global_clipnorm=training.clip_norm,
     )
     # Decaying LayerNorm scales and biases hurts fine-tuning; BERT recipes exclude them.
-    optimizer.exclude_from_weight_decay(var_names=["bias", "gamma", "beta"])
+    # The log-variances of uncertainty loss weighting are not decayed either.
+    optimizer.exclude_from_weight_decay(var_names=["bias", "gamma", "beta", "log_variance"])
     return optimizer

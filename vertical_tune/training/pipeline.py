@@ -5,7 +5,10 @@ import tensorflow as tf
 
 
 def make_dataset(texts, labels=None, *, batch_size, shuffle=False, seed=0):
-    """Batch texts (and class indices) into a `tf.data.Dataset`.
+    """Batch texts (and targets) into a `tf.data.Dataset`.
+
+    `labels` is an array of class indices, or a dict of per-task target arrays for
+    a multi-task model.
 
     Tokenization happens inside `fit`/`predict`, which map the keras-hub
     preprocessor over the batches in parallel, exactly as for a bare keras-hub model.
@@ -14,7 +17,11 @@ def make_dataset(texts, labels=None, *, batch_size, shuffle=False, seed=0):
     if labels is None:
         dataset = tf.data.Dataset.from_tensor_slices(texts)
     else:
-        dataset = tf.data.Dataset.from_tensor_slices((texts, np.asarray(labels, dtype="int32")))
+        if isinstance(labels, dict):
+            targets = {name: np.asarray(values) for name, values in labels.items()}
+        else:
+            targets = np.asarray(labels, dtype="int32")
+        dataset = tf.data.Dataset.from_tensor_slices((texts, targets))
     if shuffle:
         dataset = dataset.shuffle(len(texts), seed=seed, reshuffle_each_iteration=True)
     return dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE)

@@ -24,6 +24,7 @@ class TrainingResult:
     selection_metric: str
     epochs_run: int
     seconds: float | None = None  # whole `FineTuner.fit`, data loading included
+    loss_weights: list | None = None  # multi-task: each epoch's {task: loss weight}
 
 
 def compile_classifier(model, training, steps_per_epoch):
@@ -71,12 +72,29 @@ def fit_classifier(model, train, validation, label_names, training, *, workdir, 
 
     validation_metrics = ValidationMetrics(val_ds, val_y, label_names)
     timer = EpochTimer()
-    monitor = f"val_{training.selection_metric}"
     mode = "min" if training.selection_metric == "loss" else "max"
+    built_in = [timer, validation_metrics] + selection_callbacks(
+        f"val_{training.selection_metric}", mode, training, workdir, json_lines
+    )
+
+    history = model.fit(
+        train_ds,
+        epochs=training.epochs,
+        shuffle=False,  # the dataset is already shuffled with the training seed
+        class_weight=class_weights(np.asarray(train_y), len(label_names), training.class_weight),
+        callbacks=built_in + list(callbacks),
+        verbose=verbose,
+    )
+    return _summarise(history.history, validation_metrics.history, timer.seconds, training)
+
+
+def selection_callbacks(monitor, mode, training, workdir, json_lines):
+    """Early stopping with best-weight restore, best checkpoint, TensorBoard and JSON lines.
+
+    They must run after the callback that adds `monitor` to the epoch logs.
+    """
     patience = training.early_stopping_patience
-    built_in = [
-        timer,
-        validation_metrics,
+    callbacks = [
         keras.callbacks.EarlyStopping(
             monitor=monitor,
             mode=mode,
@@ -93,17 +111,8 @@ def fit_classifier(model, train, validation, label_names, training, *, workdir, 
         keras.callbacks.TensorBoard(os.path.join(workdir, "logs"), write_graph=False, profile_batch=0),
     ]
     if json_lines:
-        built_in.append(JsonLinesLogger())
-
-    history = model.fit(
-        train_ds,
-        epochs=training.epochs,
-        shuffle=False,  # the dataset is already shuffled with the training seed
-        class_weight=class_weights(np.asarray(train_y), len(label_names), training.class_weight),
-        callbacks=built_in + list(callbacks),
-        verbose=verbose,
-    )
-    return _summarise(history.history, validation_metrics.history, timer.seconds, training)
+        callbacks.append(JsonLinesLogger())
+    return callbacks
 
 
 def _summarise(history, validation_history, epoch_seconds, training):
