@@ -53,6 +53,7 @@ setup(
         "pandas>=2.0,<4",
         "pyarrow>=14,<27",
         "scikit-learn>=1.4,<1.10",
+        "scipy>=1.11,<2",
         "matplotlib>=3.8,<3.12",
         "pyyaml>=6,<7",
         "jinja2>=3.1,<4",

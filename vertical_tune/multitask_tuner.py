@@ -21,6 +21,7 @@ from vertical_tune.backbones.resolver import resolve_backbone
 from vertical_tune.config.loader import validate_config
 from vertical_tune.data.multitask import MultiLabeledTexts, load_multitask_texts
 from vertical_tune.data.targets import TaskTarget
+from vertical_tune.evaluation.baseline import tfidf_baseline
 from vertical_tune.evaluation.multitask_report import MultiTaskReport
 from vertical_tune.evaluation.task_evaluation import evaluate_tasks, selection_score, task_predictions
 from vertical_tune.finetuner import FineTuner, _is_missing, _keras_verbosity, _no_data_error
@@ -113,9 +114,30 @@ class MultiTaskTuner(FineTuner):
         shutil.rmtree(Path(self._workdir) / "checkpoints", ignore_errors=True)
         self.training_result.seconds = time.perf_counter() - started
         self.validation_report = self._report(validation, val_y, title="Validation")
+        if config.output.compare_baseline:
+            self.baseline_metrics = self._baselines(train, train_y, validation, val_y)
         if test is not None:
             self.test_report = self.evaluate(test, title="Test")
         return self.training_result
+
+    def _baselines(self, train, train_y, validation, val_y):
+        """TF-IDF + logistic regression per single-label classification task, on its labelled rows."""
+        baselines = {}
+        for target in self.targets:
+            if target.type not in ("multiclass", "binary"):
+                continue
+            fit_rows, eval_rows = train_y[target.name] >= 0, val_y[target.name] >= 0
+            if not eval_rows.any() or len(np.unique(train_y[target.name][fit_rows])) < 2:
+                continue
+            baselines[target.name] = tfidf_baseline(
+                np.asarray(train.texts, dtype=object)[fit_rows],
+                train_y[target.name][fit_rows],
+                np.asarray(validation.texts, dtype=object)[eval_rows],
+                val_y[target.name][eval_rows],
+                target.names,
+                seed=self.config.training.seed,
+            )
+        return baselines
 
     def _heads(self, train_y):
         training = self.config.training
@@ -272,6 +294,8 @@ class MultiTaskTuner(FineTuner):
         for name, report in (("validation", self.validation_report), ("test", self.test_report)):
             if report is not None:
                 metrics[name] = report.to_dict()
+        if self.baseline_metrics:
+            metrics["baseline_tfidf_logreg"] = self.baseline_metrics
         return metrics
 
     def _render_report(self):
@@ -295,6 +319,8 @@ class MultiTaskTuner(FineTuner):
                 "seconds per epoch: " + ", ".join(f"{s:.0f}" for s in result.epoch_seconds)
             )
         lines.append("")
+        if self.baseline_metrics and self.validation_report is not None:
+            lines += _baseline_lines(self.validation_report, self.baseline_metrics)
         for report in (self.validation_report, self.test_report):
             if report is not None:
                 lines.append(report.to_markdown().replace("\n#", "\n##").replace("# ", "## ", 1))
@@ -345,6 +371,21 @@ def _task_columns(target, values, present):
     for index, label in enumerate(target.names):
         columns[f"{name}_prob_{label}"] = values[:, index]
     return columns
+
+
+def _baseline_lines(report, baselines):
+    lines = [
+        "## Compared with TF-IDF + logistic regression (validation, same labelled rows)",
+        "",
+        "| task | metric | fine-tuned | baseline |",
+        "|---|---|---|---|",
+    ]
+    for task, metrics in baselines.items():
+        for metric in ("macro_f1", "accuracy", "roc_auc"):
+            ours, theirs = report[task].get(metric), metrics.get(metric)
+            if ours is not None and theirs is not None:
+                lines.append(f"| {task} | {metric} | {ours:.4f} | {theirs:.4f} |")
+    return lines + [""]
 
 
 def _report_selection(score):

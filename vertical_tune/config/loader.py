@@ -5,8 +5,8 @@ overrides win over both. Validation errors name the key, the file position, the
 value and what is allowed.
 """
 
-import copy
 import difflib
+import typing
 from pathlib import Path
 
 import yaml
@@ -193,12 +193,24 @@ def _unknown_key_message(loc, value, where):
 def _valid_keys(section_path):
     model = VTuneConfig
     for part in section_path:
+        if part.isdigit():  # an index into a list of sections, e.g. `tasks.0`
+            continue
         field = model.model_fields.get(part)
-        annotation = getattr(field, "annotation", None)
-        if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
+        model = _section_model(getattr(field, "annotation", None))
+        if model is None:
             return []
-        model = annotation
     return list(model.model_fields)
+
+
+def _section_model(annotation):
+    """Return the section model of a field annotation, unwrapping Optional and list; else None."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for argument in typing.get_args(annotation):
+        model = _section_model(argument)
+        if model is not None:
+            return model
+    return None
 
 
 def _expected_text(item, loc):
@@ -214,12 +226,14 @@ def _field_info(loc):
     model = VTuneConfig
     field = None
     for part in loc:
-        if not (isinstance(model, type) and issubclass(model, BaseModel)):
+        if part.isdigit():
+            continue
+        if model is None:
             return field
         field = model.model_fields.get(part)
         if field is None:
             return None
-        model = field.annotation
+        model = _section_model(field.annotation)
     return field
 
 

@@ -362,22 +362,33 @@ class VTuneConfig(_Section):
             )
         return self
 
-    @model_validator(mode="after")
-    def _tasks_are_consistent(self):
-        if self.tasks is None:
-            return self
-        if not self.tasks:
+    @field_validator("tasks")
+    @classmethod
+    def _task_names_are_unique(cls, tasks):
+        # A field validator, so the error points at `tasks` and its line in the YAML file.
+        if tasks is None:
+            return tasks
+        if not tasks:
             raise ValueError("`tasks` is empty; remove it for a single-task model or list at least one task")
-        names = [task.name for task in self.tasks]
+        names = [task.name for task in tasks]
         duplicates = sorted({name for name in names if names.count(name) > 1})
         if duplicates:
             raise ValueError(f"task names must be unique; {', '.join(map(repr, duplicates))} appears more than once")
-        selection = self.multitask.selection
-        if selection != "mean" and selection not in names:
+        return tasks
+
+    @field_validator("multitask")
+    @classmethod
+    def _selection_names_a_task(cls, multitask, info):
+        # `tasks` is declared before `multitask`, so it is in `info.data` unless it was invalid.
+        tasks = info.data.get("tasks")
+        if tasks is None:
+            return multitask
+        names = [task.name for task in tasks]
+        if multitask.selection != "mean" and multitask.selection not in names:
             raise ValueError(
-                f"multitask.selection {selection!r} is neither `mean` nor a task name ({', '.join(names)})"
+                f"multitask.selection {multitask.selection!r} is neither `mean` nor a task name ({', '.join(names)})"
             )
-        return self
+        return multitask
 
     @property
     def is_multitask(self):

@@ -69,7 +69,10 @@ class TaskTarget:
             target.label_names = list(spec.label_columns)
         elif spec.type == "multilabel":
             values = [value for cell in present for value in target._split(cell)]
-            target.vocabulary = LabelVocabulary.from_spec(spec.labels, values, key=f"{key}.labels")
+            # With a given label list, an unknown value is left to `encode`, whose error
+            # names the column, the data row and the delimiter.
+            checked = values if spec.labels == "from_data" else None
+            target.vocabulary = LabelVocabulary.from_spec(spec.labels, checked, key=f"{key}.labels")
             target.label_names = target.vocabulary.names
         else:
             target.vocabulary = LabelVocabulary.from_spec(spec.labels, present, key=f"{key}.labels")

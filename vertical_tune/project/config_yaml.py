@@ -61,7 +61,24 @@ def _render_section(section, values, *, indent, lines):
             lines.append("")
         after_section = False
         lines += _comment_lines(field.description, indent=indent)
+        if value and isinstance(value, list) and all(isinstance(item, BaseModel) for item in value):
+            lines.append(" " * indent + f"{name}:")
+            for position, item in enumerate(value):
+                lines += _list_item_lines(item, values[name][position], indent=indent, commented=position == 0)
+            continue
         lines += _dump_key(name, values[name], indent=indent)
+
+
+def _list_item_lines(item, values, *, indent, commented):
+    """Return the lines of one section model in a list; only the first item keeps its comments."""
+    item_lines = []
+    _render_section(item, values, indent=indent + _INDENT, lines=item_lines)
+    if not commented:
+        item_lines = [line for line in item_lines if not line.lstrip().startswith("#")]
+    item_lines = [line for line in item_lines if line.strip()]
+    first = item_lines[0]
+    item_lines[0] = " " * indent + "- " + first[indent + _INDENT:]
+    return item_lines
 
 
 def _dump_key(name, value, *, indent):
