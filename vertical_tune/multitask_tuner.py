@@ -121,7 +121,7 @@ class MultiTaskTuner(FineTuner):
         return self.training_result
 
     def _baselines(self, train, train_y, validation, val_y):
-        """TF-IDF + logistic regression per single-label classification task, on its labelled rows."""
+        """Fit TF-IDF + logistic regression for each single-label classification task, on its labelled rows."""
         baselines = {}
         for target in self.targets:
             if target.type not in ("multiclass", "binary"):
@@ -197,7 +197,7 @@ class MultiTaskTuner(FineTuner):
         return {t.name: task_predictions(t, outputs[t.name]) for t in self.targets}
 
     def predict_proba(self, texts):
-        """Same as `predict_outputs`: a multi-task model has one output per task."""
+        """Return `predict_outputs(texts)`, because a multi-task model has one output per task."""
         return self.predict_outputs(texts)
 
     def predict(self, texts):
@@ -240,7 +240,7 @@ class MultiTaskTuner(FineTuner):
         return MultiTaskReport(results, title=title, metadata=metadata, selection=_report_selection(score))
 
     def true_label_columns(self, chunk, *, skip=()):
-        """Label columns of a prediction input that match a task, as `<task>_true` columns."""
+        """Return the prediction input's label columns that match a task, as `<task>_true` columns."""
         columns = {}
         for target in self.targets:
             spec = target.spec

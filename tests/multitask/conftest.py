@@ -8,11 +8,11 @@ from tests.helpers import sentiment_frame
 
 # One task of each type on the columns of `review_frame`.
 ALL_TASKS = [
-    {"name": "sentiment", "type": "multiclass", "label_column": "label"},
+    {"name": "sentiment", "type": "multiclass", "label_column": "label", "focal_gamma": 2.0},
     {"name": "positive", "type": "binary", "label_column": "is_positive", "class_weight": "balanced"},
     {"name": "topics", "type": "multilabel", "label_column": "topics", "delimiter": "|"},
     {"name": "cues", "type": "multilabel", "label_columns": ["has_good", "has_bad"]},
-    {"name": "score", "type": "regression", "label_column": "score"},
+    {"name": "score", "type": "regression", "label_column": "score", "loss_weight": 0.5},
 ]
 
 _SCORE_BY_LABEL = {"negative": 2.0, "neutral": 5.0, "positive": 8.0}

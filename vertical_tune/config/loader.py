@@ -203,7 +203,7 @@ def _valid_keys(section_path):
 
 
 def _section_model(annotation):
-    """Return the section model of a field annotation, unwrapping Optional and list; else None."""
+    """Return the section model in a field annotation, looking inside Optional and list, or None."""
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         return annotation
     for argument in typing.get_args(annotation):

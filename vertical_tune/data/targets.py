@@ -92,10 +92,12 @@ class TaskTarget:
 
     @property
     def name(self):
+        """The task name."""
         return self.spec.name
 
     @property
     def type(self):
+        """The task type: multiclass, binary, multilabel or regression."""
         return self.spec.type
 
     @property
@@ -240,6 +242,7 @@ class TaskTarget:
 
     @classmethod
     def from_dict(cls, spec, index, data):
+        """Rebuild a target from `to_dict` output and the task's spec at position `index`."""
         vocabulary = data.get("vocabulary")
         return cls(
             spec,

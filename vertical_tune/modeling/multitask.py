@@ -77,6 +77,7 @@ class MultiTaskTextModel(keras_hub.models.Task):
 
     @property
     def task_names(self):
+        """The task names, in output order."""
         return [head["name"] for head in self.heads]
 
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
@@ -88,7 +89,7 @@ class MultiTaskTextModel(keras_hub.models.Task):
         total = self.loss_balancer.combine(losses)
         if self.losses:
             total = total + ops.sum(ops.stack([ops.cast(loss, "float32") for loss in self.losses]))
-        return total
+        return _scale_for_replicas(total)
 
     @property
     def metrics(self):
@@ -140,6 +141,20 @@ def build_multitask_model(backbone, heads, *, sequence_length, mode="full", lora
     )
     apply_transfer_mode(model, mode, lora_rank)
     return model
+
+
+def _scale_for_replicas(loss):
+    """Divide a per-replica loss by the replica count, as Keras does for compiled losses.
+
+    Under a `tf.distribute` strategy the gradients of all replicas are summed, so each
+    replica's loss must be its share of the global mean.
+    """
+    if keras.config.backend() != "tensorflow":
+        return loss
+    import tensorflow as tf
+
+    replicas = tf.distribute.get_strategy().num_replicas_in_sync
+    return loss / replicas if replicas > 1 else loss
 
 
 def _sentence_features(backbone, inputs):
