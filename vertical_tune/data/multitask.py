@@ -50,6 +50,13 @@ class MultiLabeledTexts:
         return [MISSING if cell is None else cell for cell in self.cells[self.stratify_column]]
 
     @property
+    def split_key(self):
+        """What stratifies splits, as named in error messages."""
+        if self.stratify_column is None:
+            return "no stratification (no multiclass or binary task)"
+        return f"column {self.stratify_column!r} (stratifies the split; blank cells are one group)"
+
+    @property
     def dropped_missing_labels(self):
         """Always 0: rows with blank labels are kept and masked per task."""
         return 0

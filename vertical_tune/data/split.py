@@ -170,7 +170,7 @@ def _too_few_error(data, too_few, minimum, sizes, validation, test):
     return DataError(
         format_error(
             f"{len(too_few)} label(s) have too few examples to appear in every split.",
-            where=f"{data.source}, labels",
+            where=f"{data.source}, {getattr(data, 'split_key', 'labels')}",
             received=too_few,
             expected=(
                 f"{needed} for data.split.validation={validation} and data.split.test={test} "
