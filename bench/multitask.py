@@ -5,6 +5,7 @@ Both measurements run in this one script, on the Women's E-Commerce Clothing Rev
 bench/presets.py) and the packaged MiniLM-L6.
 
     .venv/bin/python bench/multitask.py compare --train-rows 3000 --validation-rows 1500 --epochs 2
+    .venv/bin/python bench/multitask.py compare --multitask-only --set multitask.loss_balancing=uncertainty
     .venv/bin/python bench/multitask.py step-time --rounds 12
 
 `compare` trains the `retail/multitask` preset (rating, recommended, department)
@@ -38,7 +39,7 @@ from sklearn.model_selection import train_test_split  # noqa: E402
 
 from vertical_tune import FineTuner  # noqa: E402
 from vertical_tune.backbones.resolver import resolve_backbone  # noqa: E402
-from vertical_tune.config.loader import load_config  # noqa: E402
+from vertical_tune.config.loader import load_config, parse_override  # noqa: E402
 from vertical_tune.modeling.classifier import build_text_classifier  # noqa: E402
 from vertical_tune.modeling.multitask import build_multitask_model  # noqa: E402
 from vertical_tune.training.optimizer import build_optimizer  # noqa: E402
@@ -75,7 +76,8 @@ def timed_fit(tuner, train, validation):
 
 def compare(args):
     train, validation = load_split(args.train_rows, args.validation_rows)
-    multi = FineTuner.from_preset("retail/multitask", **common_overrides(args))
+    extra = dict(parse_override(item) for item in args.set)
+    multi = FineTuner.from_preset("retail/multitask", **common_overrides(args), **extra)
     print(f"{len(train)} training rows, {len(validation)} validation rows, {args.epochs} epochs, "
           f"sequence length {args.sequence_length}, batch {multi.config.training.batch_size}", flush=True)
     results = {"multi": {}, "single": {}}
@@ -85,6 +87,8 @@ def compare(args):
         metrics = multi.validation_report[name]
         results["multi"]["tasks"][name] = {m: metrics[m] for m in TASK_METRICS[name]}
     print("multi-task:", json.dumps(results["multi"]), flush=True)
+    if args.multitask_only:
+        return
 
     for spec in multi.config.tasks:
         overrides = common_overrides(args)
@@ -160,6 +164,8 @@ def main():
     run.add_argument("--validation-rows", type=int, default=1500)
     run.add_argument("--epochs", type=int, default=2)
     run.add_argument("--sequence-length", type=int, default=96)
+    run.add_argument("--multitask-only", action="store_true", help="train only the multi-task model")
+    run.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override for the multi-task model")
     steps = commands.add_parser("step-time")
     steps.add_argument("--sequence-length", type=int, default=96)
     steps.add_argument("--batch-size", type=int, default=32)

@@ -73,6 +73,7 @@ class FineTuner:
         self.test_report = None
         self.data_summary = {}
         self.baseline_metrics = None
+        self.distillation_summary = None
         self._workdir = None
 
     @classmethod
@@ -146,7 +147,7 @@ class FineTuner:
         self.labels = LabelVocabulary.from_spec(self.config.task.labels, train.labels)
         train_y = self.labels.encode(train.labels, source=train.source)
         val_y = self.labels.encode(validation.labels, source=validation.source)
-        self.data_summary = _summarise_data(train, validation, test, self.labels)
+        self.data_summary = summarise_data(train, validation, test, self.labels)
         logger.info("Training on %d rows, validating on %d rows.", len(train), len(validation))
 
         keras.utils.set_random_seed(self.config.training.seed)
@@ -199,6 +200,53 @@ class FineTuner:
                 compile_classifier(self.model, config.training, steps_per_epoch)
         finally:
             keras.mixed_precision.set_global_policy("float32")
+
+    def distill(self, *, train=None, validation=None, test=None, config=None, verbose="auto", json_lines=False, callbacks=(), **settings):
+        """Train a smaller, faster student on this (fine-tuned) teacher.
+
+        Args:
+            train, validation, test: data as for `fit`; default to the config's data.
+            config: VTuneConfig or None. The student's config; defaults to this
+                tuner's config. Its `distillation` block holds the settings.
+            **settings: `distillation` keys to override: `student`,
+                `student_layers`, `temperature`, `alpha`, `feature_weight`,
+                `unlabelled`.
+
+        Returns:
+            FineTuner of the student. Its `distillation_summary` compares teacher and
+            student (parameters, size, latency at batch 1 and 32, metrics), and
+            `save` writes it into the run directory.
+
+        Example:
+
+        ```python
+        teacher = vertical_tune.load("runs/finance")
+        student = teacher.distill(student_layers=2, unlabelled="data/unlabelled.csv")
+        student.distillation_summary["speedup_batch_32"]
+        student.save("runs/finance-student")
+        ```
+        """
+        from vertical_tune.distillation.distill import distill
+
+        self._check_trained()
+        base = (config or self.config).model_dump(mode="json")
+        base["distillation"].update(settings)
+        if settings.get("student") is not None:
+            base["distillation"]["student_layers"] = None
+            base["backbone"]["preset"] = settings["student"]
+        elif settings.get("student_layers") is not None:
+            base["distillation"]["student"] = None
+        student_config = validate_config(base, source="distillation settings")
+        return distill(
+            self,
+            student_config,
+            train=train,
+            validation=validation,
+            test=test,
+            verbose=_keras_verbosity(verbose),
+            json_lines=json_lines,
+            callbacks=callbacks,
+        )
 
     # ------------------------------------------------------------------ inference
 
@@ -357,7 +405,8 @@ def _keras_verbosity(verbose):
     return 1 if sys.stderr.isatty() else 2
 
 
-def _summarise_data(train, validation, test, labels):
+def summarise_data(train, validation, test, labels):
+    """Return the row and label counts of each data part, for `metrics.json`."""
     names = dict(zip(labels.raw_values, labels.names))
     summary = {}
     for role, part in (("train", train), ("validation", validation), ("test", test)):

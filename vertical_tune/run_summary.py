@@ -54,6 +54,8 @@ def run_metrics(tuner):
             metrics[name] = report.to_dict()
     if getattr(tuner, "baseline_metrics", None):
         metrics["baseline_tfidf_logreg"] = tuner.baseline_metrics
+    if getattr(tuner, "distillation_summary", None):
+        metrics["distillation"] = tuner.distillation_summary
     return metrics
 
 
@@ -81,6 +83,8 @@ def render_report(tuner, metrics):
             + ", ".join(f"{s:.0f}" for s in training["epoch_seconds"])
         )
     lines.append("")
+    if getattr(tuner, "distillation_summary", None):
+        lines += distillation_lines(tuner.distillation_summary)
     if tuner.validation_report is not None:
         lines += ["![Validation confusion matrix](confusion_matrix.png)", ""]
     for report in (tuner.validation_report, tuner.test_report):
@@ -89,3 +93,32 @@ def render_report(tuner, metrics):
             lines.append(report.to_markdown().replace("\n#", "\n##").replace("# ", "## ", 1))
             lines.append("")
     return "\n".join(lines)
+
+
+def distillation_lines(summary):
+    """Return the Markdown table of teacher vs student for a distilled run's report."""
+    teacher, student = summary["teacher"], summary["student"]
+    if summary.get("student_backbone"):
+        made = f"backbone `{summary['student_backbone']}`"
+    else:
+        made = f"{summary['student_layers']} layers copied from teacher layers {summary['teacher_layers_kept']}"
+    rows = [
+        ("Parameters", f"{teacher['parameters']:,}", f"{student['parameters']:,}"),
+        ("Size on disk (MB)", f"{teacher['size_bytes'] / 1e6:.1f}", f"{student['size_bytes'] / 1e6:.1f}"),
+        ("Latency per example, batch 1 (ms)", f"{teacher['latency_ms_batch_1']:.2f}", f"{student['latency_ms_batch_1']:.2f}"),
+        ("Latency per example, batch 32 (ms)", f"{teacher['latency_ms_batch_32']:.2f}", f"{student['latency_ms_batch_32']:.2f}"),
+    ]
+    for name, value in teacher["metrics"].items():
+        other = student["metrics"].get(name)
+        if value is not None and other is not None:
+            rows.append((name, f"{value:.4f}", f"{other:.4f}"))
+    lines = [
+        "## Teacher and student",
+        "",
+        f"Student: {made}. Speed-up {summary['speedup_batch_1']:.2f}x at batch 1 and "
+        f"{summary['speedup_batch_32']:.2f}x at batch 32; validation metrics on the same rows.",
+        "",
+        "| | teacher | student |",
+        "|---|---|---|",
+    ]
+    return lines + [f"| {a} | {b} | {c} |" for a, b, c in rows] + [""]

@@ -318,6 +318,65 @@ class TrainingConfig(_Section):
     )
 
 
+class DistillationConfig(_Section):
+    """Knowledge distillation: a fine-tuned teacher run trains a smaller student (`vtune distill`)."""
+
+    teacher: Optional[str] = Field(
+        None, description="Run directory of the fine-tuned teacher (relative to the config file)."
+    )
+    student: Optional[str] = Field(
+        None,
+        description=(
+            "Student backbone, in any form `backbone.preset` accepts; it keeps the "
+            "teacher's label set. Empty means a shallower copy of the teacher (`student_layers`)."
+        ),
+    )
+    student_layers: Optional[int] = Field(
+        None,
+        ge=1,
+        le=64,
+        description=(
+            "Transformer layers of a student copied from the teacher: the top layer of "
+            "each of this many equal blocks of the teacher's layers. Empty means a third "
+            "of the teacher's layers."
+        ),
+    )
+    temperature: float = Field(
+        2.0, gt=0.0, le=100.0, description="Softmax temperature of the soft targets (teacher and student logits)."
+    )
+    alpha: float = Field(
+        0.5,
+        ge=0.0,
+        le=1.0,
+        description="Weight of the hard-label loss; the soft-target (KL) loss gets `1 - alpha`.",
+    )
+    feature_weight: float = Field(
+        0.0,
+        ge=0.0,
+        le=100.0,
+        description=(
+            "Weight of a mean squared error between the teacher's and the student's "
+            "sentence vectors (through a learned projection when their sizes differ); 0 disables it."
+        ),
+    )
+    unlabelled: Optional[str] = Field(
+        None,
+        description=(
+            "File of in-domain texts (same text column) that only the teacher labels, "
+            "as soft targets; relative to the config file."
+        ),
+    )
+
+    @model_validator(mode="after")
+    def _one_student(self):
+        if self.student is not None and self.student_layers is not None:
+            raise ValueError(
+                "set either `student` (another backbone) or `student_layers` (a shallower "
+                "copy of the teacher), not both"
+            )
+        return self
+
+
 class OutputConfig(_Section):
     """Run location and report options."""
 
@@ -342,6 +401,7 @@ class VTuneConfig(_Section):
     normalization: NormalizationConfig = Field(default_factory=NormalizationConfig)
     training: TrainingConfig = Field(default_factory=TrainingConfig)
     output: OutputConfig = Field(default_factory=OutputConfig)
+    distillation: DistillationConfig = Field(default_factory=DistillationConfig)
     tasks: Optional[list[TaskSpec]] = Field(
         None,
         description=(
