@@ -230,12 +230,15 @@ class FineTuner:
 
         self._check_trained()
         base = (config or self.config).model_dump(mode="json")
-        base["distillation"].update(settings)
-        if settings.get("student") is not None:
-            base["distillation"]["student_layers"] = None
-            base["backbone"]["preset"] = settings["student"]
-        elif settings.get("student_layers") is not None:
-            base["distillation"]["student"] = None
+        block = base["distillation"]
+        block.update(settings)
+        # A student passed here replaces the other kind set in the config; both passed here is an error.
+        if settings.get("student") is not None and "student_layers" not in settings:
+            block["student_layers"] = None
+        elif settings.get("student_layers") is not None and "student" not in settings:
+            block["student"] = None
+        if block["student"] is not None:
+            base["backbone"]["preset"] = block["student"]
         student_config = validate_config(base, source="distillation settings")
         return distill(
             self,

@@ -21,6 +21,7 @@ from vertical_tune.distillation.trainer import (
     hard_label_loss,
     input_names,
     routed,
+    soft_target_loss,
     tokenized_dataset,
 )
 from vertical_tune.errors import ConfigError, format_error
@@ -77,7 +78,7 @@ def distill(teacher, student_config, *, train=None, validation=None, test=None, 
     teacher_model.trainable = False
     teacher_features, student_features = _feature_sizes(teacher_model, student_model)
     projection = teacher_features if settings.feature_weight and student_features != teacher_features else None
-    losses = [keras.distillation.LogitsDistillation(temperature=settings.temperature)]
+    losses = [soft_target_loss(settings.temperature)]
     weights = [1.0]
     if settings.feature_weight:
         losses.append(
@@ -135,14 +136,17 @@ def distill(teacher, student_config, *, train=None, validation=None, test=None, 
 def compare_models(teacher, student, teacher_report, student_report, texts, description):
     """Return teacher vs student: parameters, size on disk, latency at batch 1 and 32, metrics."""
     sample = list(texts[:_LATENCY_TEXTS])
+    models = {"teacher": teacher.model, "student": student.model}
+    batch_1 = latency_per_example(models, sample, batch_size=1, repeats=30)
+    batch_32 = latency_per_example(models, sample, batch_size=32, repeats=7)
     rows = {}
     for role, tuner, report in (("teacher", teacher, teacher_report), ("student", student, student_report)):
         _, total = count_parameters(tuner.model)
         rows[role] = {
             "parameters": total,
             "size_bytes": saved_size_bytes(tuner.model),
-            "latency_ms_batch_1": 1000 * latency_per_example(tuner.model, sample, batch_size=1, repeats=20),
-            "latency_ms_batch_32": 1000 * latency_per_example(tuner.model, sample, batch_size=32, repeats=5),
+            "latency_ms_batch_1": 1000 * batch_1[role],
+            "latency_ms_batch_32": 1000 * batch_32[role],
             "metrics": {name: report[name] for name in COMPARED_METRICS},
         }
     teacher_row, student_row = rows["teacher"], rows["student"]

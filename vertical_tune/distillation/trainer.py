@@ -11,9 +11,7 @@ import numpy as np
 import tensorflow as tf
 
 from vertical_tune.evaluation.metrics import classification_metrics
-from vertical_tune.training.callbacks import EpochTimer
 from vertical_tune.training.losses import masked_classification_loss
-from vertical_tune.training.trainer import TrainingResult, selection_callbacks
 
 TEACHER_KEY = "teacher"
 STUDENT_KEY = "student"
@@ -83,12 +81,12 @@ def routed(model, key, input_names, *, feature_projection=None):
 
 
 def input_names(model):
-    """The names of a keras-hub classifier's token inputs, e.g. token_ids and padding_mask."""
+    """Return the names of a keras-hub classifier's token inputs, e.g. token_ids and padding_mask."""
     return sorted(model.input.keys()) if isinstance(model.input, dict) else [model.input.name]
 
 
 def _head_input(model):
-    """The tensor the classification head reads: the input of the first layer after the backbone."""
+    """Return the tensor the classification head reads: the input of the first layer after the backbone."""
     layers = model.layers
     position = next(i for i, layer in enumerate(layers) if layer is model.backbone)
     return layers[position + 1].input
@@ -97,6 +95,16 @@ def _head_input(model):
 def hard_label_loss(y_true, logits):
     """Cross-entropy on labelled rows only; rows labelled -1 add nothing."""
     return masked_classification_loss(y_true, logits)
+
+
+def soft_target_loss(temperature):
+    """Return the soft-target term: T² times KL(softmax(teacher / T) || softmax(student / T)), batch mean.
+
+    NOTE: the loss is passed as a `KLDivergence` instance on purpose. In Keras 3.15,
+    `LogitsDistillation`'s default `loss="kl_divergence"` resolves to the plain
+    function, which skips the softmax and the T² factor and compares raw logits.
+    """
+    return keras.distillation.LogitsDistillation(temperature=temperature, loss=keras.losses.KLDivergence())
 
 
 class StudentValidation(keras.callbacks.Callback):

@@ -9,29 +9,36 @@ import keras
 import numpy as np
 
 
-def latency_per_example(model, texts, *, batch_size, repeats=10, warmup=2):
-    """Return the median seconds per example of one forward pass at `batch_size`.
+def latency_per_example(models, texts, *, batch_size, repeats=10, warmup=2):
+    """Return the median seconds per example of one forward pass at `batch_size`, per model.
 
-    Tokenization happens once, outside the timing, so the figure is the model's own
-    compute. The first `warmup` calls (graph tracing) are not timed.
+    Tokenization happens once, outside the timing, so the figures are the models' own
+    compute. The first `warmup` calls (graph tracing) are not timed, and the timed
+    calls alternate between the models so that a change in machine load affects all
+    of them alike.
 
     Args:
-        model: keras-hub task with a preprocessor (raw text in, logits out).
+        models: dict name -> keras-hub task with a preprocessor (raw text in).
         texts: list of str. Cycled when shorter than `batch_size`.
         batch_size: int.
-        repeats: int. Timed calls; the median is returned.
-        warmup: int. Untimed calls first.
+        repeats: int. Timed calls per model; the median is returned.
+        warmup: int. Untimed calls per model first.
+
+    Returns:
+        dict name -> seconds per example.
     """
-    batch = [texts[i % len(texts)] for i in range(batch_size)]
-    tokens = model.preprocessor(np.asarray(batch, dtype=object))
-    for _ in range(warmup):
-        keras.Model.predict_on_batch(model, tokens)
-    seconds = []
+    batch = np.asarray([texts[i % len(texts)] for i in range(batch_size)], dtype=object)
+    tokens = {name: model.preprocessor(batch) for name, model in models.items()}
+    for name, model in models.items():
+        for _ in range(warmup):
+            keras.Model.predict_on_batch(model, tokens[name])
+    seconds = {name: [] for name in models}
     for _ in range(repeats):
-        started = time.perf_counter()
-        keras.Model.predict_on_batch(model, tokens)
-        seconds.append(time.perf_counter() - started)
-    return statistics.median(seconds) / batch_size
+        for name, model in models.items():
+            started = time.perf_counter()
+            keras.Model.predict_on_batch(model, tokens[name])
+            seconds[name].append(time.perf_counter() - started)
+    return {name: statistics.median(values) / batch_size for name, values in seconds.items()}
 
 
 def saved_size_bytes(model):

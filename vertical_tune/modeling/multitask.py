@@ -19,6 +19,9 @@ class LossBalancer(keras.layers.Layer):
     The total loss is `sum_i exp(-s_i) * L_i + s_i`: a task whose loss stays high
     gets a smaller weight `exp(-s_i)`, and the `+ s_i` term keeps the weights from
     collapsing to zero. With `trainable=False` the weights stay at 1.
+
+    NOTE: `s` trains with the backbone's learning rate. Adam moves it by about that
+    rate per step, so at fine-tuning rates (1e-4 range) the weights move slowly.
     """
 
     def __init__(self, num_tasks, **kwargs):
