@@ -26,6 +26,7 @@ from vertical_tune.evaluation.multitask_report import MultiTaskReport
 from vertical_tune.evaluation.task_evaluation import evaluate_tasks, selection_score, task_predictions
 from vertical_tune.finetuner import FineTuner, _is_missing, _keras_verbosity, _no_data_error
 from vertical_tune.modeling.classifier import count_parameters
+from vertical_tune.run_summary import distillation_lines
 from vertical_tune.modeling.multitask import build_multitask_model
 from vertical_tune.training.distribution import get_strategy
 from vertical_tune.training.multitask_trainer import fit_multitask
@@ -296,6 +297,8 @@ class MultiTaskTuner(FineTuner):
                 metrics[name] = report.to_dict()
         if self.baseline_metrics:
             metrics["baseline_tfidf_logreg"] = self.baseline_metrics
+        if self.distillation_summary:
+            metrics["distillation"] = self.distillation_summary
         return metrics
 
     def _render_report(self):
@@ -319,6 +322,8 @@ class MultiTaskTuner(FineTuner):
                 "seconds per epoch: " + ", ".join(f"{s:.0f}" for s in result.epoch_seconds)
             )
         lines.append("")
+        if self.distillation_summary:
+            lines += distillation_lines(self.distillation_summary)
         if self.baseline_metrics and self.validation_report is not None:
             lines += _baseline_lines(self.validation_report, self.baseline_metrics)
         for report in (self.validation_report, self.test_report):

@@ -53,9 +53,16 @@ def distill(teacher, student_config, *, train=None, validation=None, test=None, 
     """
     from vertical_tune.finetuner import FineTuner, summarise_data
 
+    _check_teacher(teacher)
+    if teacher.config.is_multitask:
+        from vertical_tune.distillation.distill_multitask import distill_multitask
+
+        return distill_multitask(
+            teacher, student_config, train=train, validation=validation, test=test,
+            verbose=verbose, json_lines=json_lines, callbacks=callbacks,
+        )
     started = time.perf_counter()
     settings = student_config.distillation
-    _check_teacher(teacher)
     student = FineTuner(student_config)
     student.labels = teacher.labels
     _check_label_set(student_config, teacher.labels)
@@ -66,7 +73,7 @@ def distill(teacher, student_config, *, train=None, validation=None, test=None, 
     train_texts, train_targets = list(train.texts), train_y
     unlabelled_rows = 0
     if settings.unlabelled:
-        extra = _load_unlabelled(student, settings.unlabelled)
+        extra = load_unlabelled(student, settings.unlabelled)
         unlabelled_rows = len(extra)
         train_texts += extra
         train_targets = np.concatenate([train_y, np.full(len(extra), -1, dtype=train_y.dtype)])
@@ -111,6 +118,7 @@ def distill(teacher, student_config, *, train=None, validation=None, test=None, 
     history = distiller.fit(
         train_ds,
         epochs=training.epochs,
+        shuffle=False,  # the dataset is already shuffled with the training seed
         callbacks=[timer, validation_callback]
         + selection_callbacks(f"val_{metric}", mode, training, student._workdir, json_lines)
         + list(callbacks),
@@ -133,8 +141,13 @@ def distill(teacher, student_config, *, train=None, validation=None, test=None, 
     return student
 
 
-def compare_models(teacher, student, teacher_report, student_report, texts, description):
-    """Return teacher vs student: parameters, size on disk, latency at batch 1 and 32, metrics."""
+def compare_models(teacher, student, teacher_report, student_report, texts, description, *, metrics_of=None):
+    """Return teacher vs student: parameters, size on disk, latency at batch 1 and 32, metrics.
+
+    `metrics_of(report)` picks the compared metrics from a report; by default the
+    classification metrics in `COMPARED_METRICS`.
+    """
+    metrics_of = metrics_of or (lambda report: {name: report[name] for name in COMPARED_METRICS})
     sample = list(texts[:_LATENCY_TEXTS])
     models = {"teacher": teacher.model, "student": student.model}
     batch_1 = latency_per_example(models, sample, batch_size=1, repeats=30)
@@ -147,17 +160,20 @@ def compare_models(teacher, student, teacher_report, student_report, texts, desc
             "size_bytes": saved_size_bytes(tuner.model),
             "latency_ms_batch_1": 1000 * batch_1[role],
             "latency_ms_batch_32": 1000 * batch_32[role],
-            "metrics": {name: report[name] for name in COMPARED_METRICS},
+            "metrics": metrics_of(report),
         }
     teacher_row, student_row = rows["teacher"], rows["student"]
-    return {
+    summary = {
         **description,
         "teacher": teacher_row,
         "student": student_row,
         "speedup_batch_1": teacher_row["latency_ms_batch_1"] / student_row["latency_ms_batch_1"],
         "speedup_batch_32": teacher_row["latency_ms_batch_32"] / student_row["latency_ms_batch_32"],
-        "macro_f1_kept": _ratio(student_row["metrics"]["macro_f1"], teacher_row["metrics"]["macro_f1"]),
     }
+    for name in ("macro_f1", "selection_score"):
+        if name in teacher_row["metrics"]:
+            summary[f"{name}_kept"] = _ratio(student_row["metrics"][name], teacher_row["metrics"][name])
+    return summary
 
 
 def _ratio(part, whole):
@@ -189,14 +205,6 @@ def _feature_sizes(teacher_model, student_model):
 
 
 def _check_teacher(teacher):
-    if getattr(teacher, "targets", None) is not None or teacher.config.is_multitask:
-        raise ConfigError(
-            format_error(
-                "Distilling a multi-task teacher is not supported yet.",
-                where="distillation.teacher",
-                fix="Distil a single-task run.",
-            )
-        )
     if teacher.model is None:
         raise ConfigError(
             format_error("The teacher is not trained.", where="distillation.teacher", fix="Train the teacher first.")
@@ -221,7 +229,8 @@ def _check_label_set(config, teacher_labels):
         )
 
 
-def _load_unlabelled(student, path):
+def load_unlabelled(student, path):
+    """Return the normalised texts of an unlabelled file (the config's text column)."""
     loaded = load_labeled_texts(
         path,
         text_column=student.config.task.text_column,

@@ -22,14 +22,19 @@ def tokenized_dataset(texts, labels, teacher, student, *, batch_size, shuffle=Fa
 
     Args:
         texts: list of str. Already normalised texts.
-        labels: int array of class indices (-1 for no label) or None.
+        labels: int array of class indices (-1 for no label), a dict of per-task
+            target arrays (multi-task), or None.
         teacher, student: keras-hub classifiers with their preprocessors.
     """
     texts = np.asarray(list(texts), dtype=object)
     if labels is None:
         dataset = tf.data.Dataset.from_tensor_slices(texts)
     else:
-        dataset = tf.data.Dataset.from_tensor_slices((texts, np.asarray(labels, dtype="int32")))
+        if isinstance(labels, dict):
+            targets = {name: np.asarray(values) for name, values in labels.items()}
+        else:
+            targets = np.asarray(labels, dtype="int32")
+        dataset = tf.data.Dataset.from_tensor_slices((texts, targets))
     if shuffle:
         dataset = dataset.shuffle(len(texts), seed=seed, reshuffle_each_iteration=True)
 
