@@ -1,7 +1,6 @@
 """Data and helpers shared by the multi-task tests: one text, several label columns."""
 
 import numpy as np
-import pandas as pd
 import pytest
 
 from tests.helpers import sentiment_frame
