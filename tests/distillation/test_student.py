@@ -122,3 +122,14 @@ def test_shallow_student_starts_from_teacher(teacher_run):
     assert head_layers, "the teacher classifier has no head weights to compare"
     for layer in head_layers:
         assert_same_weights(student.get_layer(layer.name), layer)
+
+
+def test_student_of_frozen_teacher_trains():
+    # Distillation freezes the teacher; a student copied afterwards must still train.
+    teacher = tiny_bert(4)
+    teacher.trainable = False
+
+    student, _ = shrink_backbone(teacher, 2)
+
+    assert student.trainable
+    assert len(student.trainable_weights) == len(student.weights)
