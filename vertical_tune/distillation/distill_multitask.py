@@ -105,7 +105,7 @@ def distill_multitask(teacher, student_config, *, train=None, validation=None, t
 
 
 def task_metrics(report):
-    """Each task's selection metric and the combined score, as flat `task.metric` keys."""
+    """Return each task's selection metric and the combined score, as flat `task.metric` keys."""
     metrics = {"selection_score": report.selection["value"]}
     for name, entry in report.selection["per_task"].items():
         metrics[f"{name}.{entry['metric']}"] = entry["value"]

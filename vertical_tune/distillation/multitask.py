@@ -39,7 +39,7 @@ class TaskDistillation(keras.distillation.DistillationLoss):
         return ops.sum(ops.stack([self.task_term(h, teacher_outputs[h["name"]], student_outputs[h["name"]]) for h in self.heads]))
 
     def task_term(self, head, teacher, student):
-        """The soft-target loss of one task on one batch (a scalar)."""
+        """Return the soft-target loss of one task on one batch (a scalar)."""
         teacher = ops.cast(teacher, "float32")
         student = ops.cast(student, "float32")
         t = self.temperature
