@@ -66,3 +66,18 @@ def test_distill_missing_teacher_run(capsys, workdir):
     code, _, err = run_cli(capsys, "distill", "--teacher", workdir / "no_such_run")
     assert code == 2
     assert "no_such_run" in err
+
+
+def test_cli_student_replaces_config_student_layers(capsys, teacher_run, workdir):
+    _, run_dir = teacher_run
+    (workdir / "vtune.yaml").write_text(
+        f"industry: finance\ntask:\n  labels: from_data\ndistillation:\n  teacher: {run_dir}\n  student_layers: 1\n",
+        encoding="utf-8",
+    )
+
+    # No training data is set, so the run stops there: after the config was accepted.
+    code, _, err = run_cli(capsys, "distill", "--student", str(workdir / "no-such-backbone"))
+
+    assert code == 2
+    assert "either `student`" not in err
+    assert "No train data given" in err

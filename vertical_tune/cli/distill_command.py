@@ -60,6 +60,11 @@ def distill(
             "training.epochs": epochs,
         },
     )
+    # A student chosen on the command line replaces the other kind set in vtune.yaml.
+    if student is not None and student_layers is None:
+        overrides["distillation.student_layers"] = None
+    elif student_layers is not None and student is None:
+        overrides["distillation.student"] = None
     config_path = options.default_config(config)
     resolved = load_config(config_path, overrides=overrides) if config_path else None
     teacher_run = (resolved.distillation.teacher if resolved else None) or overrides.get("distillation.teacher")
