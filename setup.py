@@ -21,6 +21,7 @@ setup(
         "vertical_tune.cli",
         "vertical_tune.config",
         "vertical_tune.data",
+        "vertical_tune.distillation",
         "vertical_tune.evaluation",
         "vertical_tune.modeling",
         "vertical_tune.project",
