@@ -4,7 +4,7 @@ Everything runs in this one script on an industry's shared data set, with the sp
 of bench/presets.py. The script fine-tunes the teacher with the preset. Then it trains
 two students with the same initialisation (layers 2 and 5 of the teacher), epochs,
 batch size and learning rate. One is distilled (soft targets plus hard labels, `alpha` and
-`temperature` below); the other sees the hard labels only (`alpha=1`). Latency is
+`temperature` below); the other trains on the hard labels only (`alpha=1`). Latency is
 measured on already tokenized validation texts, alternating teacher and student.
 
     .venv/bin/python bench/distill.py finance --teacher-epochs 1 --student-epochs 2

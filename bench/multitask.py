@@ -45,7 +45,7 @@ from vertical_tune.modeling.multitask import build_multitask_model  # noqa: E402
 from vertical_tune.training.optimizer import build_optimizer  # noqa: E402
 
 REVIEWS = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "womens_clothing_reviews" / "Womens Clothing E-Commerce Reviews.csv"
-# What each task is judged by in the comparison.
+# The metrics of each task in the comparison.
 TASK_METRICS = {"rating": ["macro_f1", "accuracy"], "recommended": ["macro_f1", "roc_auc"], "department": ["macro_f1", "accuracy"]}
 
 

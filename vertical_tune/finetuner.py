@@ -350,7 +350,7 @@ class FineTuner:
         return tuner
 
     def true_label_columns(self, chunk, *, skip=()):
-        """The input's label column as `true_label` (label names), when the input has it.
+        """Return the input's label column as `true_label` (label names), when the input has it.
 
         Args:
             chunk: pandas.DataFrame of prediction input.

@@ -25,7 +25,6 @@ from vertical_tune.evaluation.baseline import tfidf_baseline
 from vertical_tune.evaluation.multitask_report import MultiTaskReport
 from vertical_tune.evaluation.task_evaluation import evaluate_tasks, selection_score, task_predictions
 from vertical_tune.finetuner import FineTuner, _is_missing, _keras_verbosity, _no_data_error
-from vertical_tune.modeling.classifier import count_parameters
 from vertical_tune.run_summary import distillation_lines
 from vertical_tune.modeling.multitask import build_multitask_model
 from vertical_tune.training.distribution import get_strategy
@@ -345,17 +344,10 @@ class MultiTaskTuner(FineTuner):
 
     def summary(self):
         """Return a dict describing the model: backbone, parameters and the tasks."""
-        trainable, total = count_parameters(self.model) if self.model is not None else (0, 0)
-        return {
-            "backbone": self.config.backbone.preset,
-            "sequence_length": self.config.backbone.sequence_length,
-            "mode": self.config.training.mode,
-            "parameters": total,
-            "trainable_parameters": trainable,
-            "tasks": [
-                {"name": t.name, "type": t.type, "labels": t.names} for t in (self.targets or [])
-            ],
-        }
+        summary = super().summary()
+        del summary["labels"]
+        summary["tasks"] = [{"name": t.name, "type": t.type, "labels": t.names} for t in (self.targets or [])]
+        return summary
 
 
 def _task_columns(target, values, present):

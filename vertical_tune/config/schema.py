@@ -170,7 +170,7 @@ class TaskSpec(_Section):
 
 
 class MultiTaskConfig(_Section):
-    """How the tasks of a multi-task model (`tasks`) are combined."""
+    """The combination of the tasks of a multi-task model (`tasks`): loss weights and selection."""
 
     loss_balancing: Literal["fixed", "uncertainty"] = Field(
         "fixed",

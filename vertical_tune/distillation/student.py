@@ -53,7 +53,7 @@ def shrink_backbone(backbone, keep):
             )
         )
     indices = kept_layer_indices(num_layers, keep)
-    # A frozen teacher's config says trainable=False; the student must train.
+    # A frozen teacher's config contains trainable=False, and the student must train.
     student = type(backbone).from_config({**config, "num_layers": keep, "trainable": True})
     for layer in student.layers:
         if not layer.weights:

@@ -39,7 +39,7 @@ class LossBalancer(keras.layers.Layer):
         return ops.sum(ops.exp(-s) * ops.stack(losses) + s)
 
     def task_weights(self):
-        """The current weight `exp(-s_i)` of each task, as floats."""
+        """Return the current weight `exp(-s_i)` of each task, as floats."""
         return [float(w) for w in ops.convert_to_numpy(ops.exp(-self.log_variance))]
 
     def get_config(self):
@@ -112,7 +112,7 @@ class MultiTaskTextModel(keras_hub.models.Task):
 
 
 def task_loss(head, y_true, y_pred):
-    """The masked loss of one head on one batch."""
+    """Return the masked loss of one head on one batch."""
     if head["type"] == "regression":
         return masked_regression_loss(y_true, y_pred, scale=head.get("std") or 1.0)
     if head["type"] == "multilabel":
@@ -161,7 +161,7 @@ def _scale_for_replicas(loss):
 
 
 def _sentence_features(backbone, inputs):
-    """The pooled `[CLS]` vector where the backbone has a pooler, else the first token."""
+    """Return the pooled `[CLS]` vector where the backbone has a pooler, else the first token."""
     outputs = backbone(inputs)
     if isinstance(outputs, dict) and "pooled_output" in outputs:
         return outputs["pooled_output"]
