@@ -12,6 +12,7 @@ import tensorflow as tf
 
 from vertical_tune.evaluation.metrics import classification_metrics
 from vertical_tune.training.losses import masked_classification_loss
+from vertical_tune.training.pipeline import make_dataset
 
 TEACHER_KEY = "teacher"
 STUDENT_KEY = "student"
@@ -26,17 +27,7 @@ def tokenized_dataset(texts, labels, teacher, student, *, batch_size, shuffle=Fa
             target arrays (multi-task), or None.
         teacher, student: keras-hub classifiers with their preprocessors.
     """
-    texts = np.asarray(list(texts), dtype=object)
-    if labels is None:
-        dataset = tf.data.Dataset.from_tensor_slices(texts)
-    else:
-        if isinstance(labels, dict):
-            targets = {name: np.asarray(values) for name, values in labels.items()}
-        else:
-            targets = np.asarray(labels, dtype="int32")
-        dataset = tf.data.Dataset.from_tensor_slices((texts, targets))
-    if shuffle:
-        dataset = dataset.shuffle(len(texts), seed=seed, reshuffle_each_iteration=True)
+    dataset = make_dataset(texts, labels, batch_size=batch_size, shuffle=shuffle, seed=seed)
 
     def tokenize(batch, y=None):
         # Flat keys `teacher_token_ids`, `student_padding_mask`, ... as `routed` expects.
@@ -45,7 +36,7 @@ def tokenized_dataset(texts, labels, teacher, student, *, batch_size, shuffle=Fa
             x.update({f"{part}_{name}": value for name, value in model.preprocessor(batch).items()})
         return x if y is None else (x, y)
 
-    return dataset.batch(batch_size).map(tokenize, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
+    return dataset.map(tokenize, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
 
 
 def routed(model, key, input_names, *, feature_projection=None):
