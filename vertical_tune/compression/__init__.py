@@ -1,0 +1,1 @@
+"""Compress a fine-tuned model: int8 quantisation, magnitude pruning, low-rank factorisation, layer trimming."""

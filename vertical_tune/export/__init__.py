@@ -1,0 +1,1 @@
+"""Export a run for deployment: Keras, SavedModel, LiteRT and ONNX, each checked against the Keras model."""
