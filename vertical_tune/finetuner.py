@@ -15,6 +15,7 @@ import yaml
 
 from vertical_tune import run_directory
 from vertical_tune.backbones.resolver import resolve_backbone
+from vertical_tune.compression.storage import load_model_file, read_structure
 from vertical_tune.config.loader import load_config, validate_config
 from vertical_tune.data.dataset import LabeledTexts, load_labeled_texts
 from vertical_tune.data.labels import LabelVocabulary
@@ -74,6 +75,9 @@ class FineTuner:
         self.data_summary = {}
         self.baseline_metrics = None
         self.distillation_summary = None
+        self.compression_summary = None
+        # How to rebuild a model whose Keras config does not describe it (low-rank kernels).
+        self.model_structure = {}
         self._workdir = None
 
     @classmethod
@@ -251,6 +255,56 @@ class FineTuner:
             callbacks=callbacks,
         )
 
+    def compress(self, methods=None, *, train=None, validation=None, test=None, config=None, verbose="auto", json_lines=False, callbacks=(), **settings):
+        """Compress this fine-tuned model and evaluate every step against it.
+
+        Args:
+            methods: list of `trim`, `lowrank`, `prune`, `int8` (applied in that
+                order of the list), a single method name, or None for
+                `compression.methods` of the config.
+            train, validation, test: data as for `fit`; default to the config's data.
+                Fine-tuning after `trim`, `lowrank` and `prune` uses `train`; every
+                stage is evaluated on `validation`.
+            config: VTuneConfig or None. Config of the compressed run; defaults to
+                this tuner's config.
+            **settings: other `compression` keys, e.g. `sparsity=0.5`, `rank=64`,
+                `keep_layers=4`, `epochs=1`.
+
+        Returns:
+            FineTuner of the compressed model. Its `compression_summary` holds one
+            row per stage (parameters, size on disk, latency at batch 1 and 32,
+            throughput, metrics), and `save` writes it into the run directory.
+
+        Example:
+
+        ```python
+        run = vertical_tune.load("runs/finance")
+        small = run.compress(["prune", "int8"], sparsity=0.5)
+        small.compression_summary["size_ratio"]
+        small.save("runs/finance-prune-int8")
+        ```
+        """
+        from vertical_tune.compression.compress import compress
+
+        self._check_trained()
+        base = (config or self.config).model_dump(mode="json")
+        if isinstance(methods, str):
+            methods = [methods]
+        if methods is not None:
+            settings["methods"] = list(methods)
+        base["compression"].update(settings)
+        compressed_config = validate_config(base, source="compression settings")
+        return compress(
+            self,
+            compressed_config,
+            train=train,
+            validation=validation,
+            test=test,
+            verbose=_keras_verbosity(verbose),
+            json_lines=json_lines,
+            callbacks=callbacks,
+        )
+
     # ------------------------------------------------------------------ inference
 
     def predict_proba(self, texts):
@@ -346,7 +400,8 @@ class FineTuner:
         if type(tuner) is not cls:
             return type(tuner).load(path)
         tuner.labels = LabelVocabulary.from_dict(run_directory.read_json(path / "label_map.json"))
-        tuner.model = keras.saving.load_model(path / "model.keras", compile=False)
+        tuner.model_structure = read_structure(path)
+        tuner.model = load_model_file(path / "model.keras", tuner.model_structure)
         return tuner
 
     def true_label_columns(self, chunk, *, skip=()):

@@ -3,6 +3,8 @@
 import keras
 
 from vertical_tune import __version__
+from vertical_tune.compression.report import compression_lines
+from vertical_tune.compression.storage import write_structure
 from vertical_tune.evaluation.plots import plot_confusion_matrix
 from vertical_tune.run_directory import write_config, write_json
 
@@ -12,6 +14,7 @@ def write_run(tuner, directory):
     write_config(directory / "config.yaml", tuner.config)
     write_json(directory / "label_map.json", tuner.labels.to_dict())
     save_model_for_inference(tuner.model, directory / "model.keras")
+    write_structure(directory, getattr(tuner, "model_structure", None))
     metrics = run_metrics(tuner)
     write_json(directory / "metrics.json", metrics)
     if tuner.training_result is not None:
@@ -56,6 +59,8 @@ def run_metrics(tuner):
         metrics["baseline_tfidf_logreg"] = tuner.baseline_metrics
     if getattr(tuner, "distillation_summary", None):
         metrics["distillation"] = tuner.distillation_summary
+    if getattr(tuner, "compression_summary", None):
+        metrics["compression"] = tuner.compression_summary
     return metrics
 
 
@@ -85,6 +90,8 @@ def render_report(tuner, metrics):
     lines.append("")
     if getattr(tuner, "distillation_summary", None):
         lines += distillation_lines(tuner.distillation_summary)
+    if getattr(tuner, "compression_summary", None):
+        lines += compression_lines(tuner.compression_summary)
     if tuner.validation_report is not None:
         lines += ["![Validation confusion matrix](confusion_matrix.png)", ""]
     for report in (tuner.validation_report, tuner.test_report):

@@ -42,7 +42,7 @@ def distill(
     Example: vtune distill --teacher runs/finance --student-layers 2 --unlabelled data/unlabelled.csv
     """
     configure_logging(quiet or as_json)
-    from vertical_tune.config.loader import load_config, validate_config
+    from vertical_tune.config.loader import load_config
     from vertical_tune.errors import ConfigError, format_error
     from vertical_tune.finetuner import load
 
@@ -78,15 +78,7 @@ def distill(
         )
     teacher_tuner = load(teacher_run)
     if resolved is None:
-        # The teacher's own config (data paths already absolute) with the overrides on top.
-        from vertical_tune.config.loader import expand_dotted_keys
-        from vertical_tune.config.merge import deep_merge
-
-        base = teacher_tuner.config.model_dump(mode="json")
-        positions = {tuple(key.split(".")): f"option for `{key}` (command line)" for key in overrides}
-        resolved = validate_config(
-            deep_merge(base, expand_dotted_keys(overrides)), source=f"{teacher_run}/config.yaml", positions=positions
-        )
+        resolved = options.run_config_with_overrides(teacher_tuner.config, overrides, run_dir=teacher_run)
     settings = {key: value for key, value in resolved.distillation.model_dump().items() if key != "teacher"}
     settings = {key: value for key, value in settings.items() if value is not None}
     target = Path(options.absolute_path(run_dir) if run_dir else f"{Path(teacher_run).resolve()}-student")

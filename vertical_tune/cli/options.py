@@ -66,3 +66,24 @@ def absolute_path(value):
     if value is None or value.startswith("tfds:"):
         return value
     return str(Path(value).expanduser().resolve())
+
+
+def run_config_with_overrides(run_config, overrides, *, run_dir):
+    """Return a loaded run's config with command-line overrides applied and validated.
+
+    The run's config already holds absolute data paths, so it is the base when no
+    vtune.yaml is given; errors name the override as coming from the command line.
+    """
+    from vertical_tune.config.loader import expand_dotted_keys, validate_config
+    from vertical_tune.config.merge import deep_merge
+
+    base = run_config.model_dump(mode="json")
+    positions = {tuple(key.split(".")): f"option for `{key}` (command line)" for key in overrides}
+    return validate_config(
+        deep_merge(base, expand_dotted_keys(overrides)), source=f"{run_dir}/config.yaml", positions=positions
+    )
+
+
+def split_list(values):
+    """Flatten repeated and comma-separated option values: ["a,b", "c"] -> ["a", "b", "c"]."""
+    return [item.strip() for value in values or [] for item in value.split(",") if item.strip()]

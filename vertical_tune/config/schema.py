@@ -377,6 +377,91 @@ class DistillationConfig(_Section):
         return self
 
 
+CompressionMethod = Literal["trim", "lowrank", "prune", "int8"]
+
+
+class CompressionConfig(_Section):
+    """Compression of a fine-tuned run (`vtune compress`): methods applied in order, each evaluated against the original."""
+
+    methods: list[CompressionMethod] = Field(
+        [],
+        description=(
+            "Methods applied in this order, e.g. `[trim, prune, int8]`: `trim` drops the top "
+            "transformer layers, `lowrank` factorises large kernels by truncated SVD, `prune` "
+            "zeroes the smallest weights, `int8` quantises the weights. `int8` must come last."
+        ),
+    )
+    keep_layers: Optional[int] = Field(
+        None,
+        ge=1,
+        le=256,
+        description="`trim`: transformer layers kept (the bottom ones). Empty means two thirds of them.",
+    )
+    rank: Optional[int] = Field(
+        None, ge=1, le=65536, description="`lowrank`: one rank for every factorised kernel."
+    )
+    energy: Optional[float] = Field(
+        None,
+        gt=0.0,
+        le=1.0,
+        description="`lowrank`: per kernel, the smallest rank keeping this fraction of the squared singular values.",
+    )
+    parameter_fraction: Optional[float] = Field(
+        None,
+        gt=0.0,
+        lt=1.0,
+        description=(
+            "`lowrank`: per kernel, the rank giving about this fraction of its parameters. "
+            "Used when `rank` and `energy` are empty, with 0.5 as default."
+        ),
+    )
+    min_kernel_size: int = Field(
+        16384,
+        ge=1,
+        description="`lowrank`: kernels with fewer weights than this stay as they are.",
+    )
+    sparsity: float = Field(
+        0.5,
+        ge=0.0,
+        lt=1.0,
+        description="`prune`: fraction of each Dense and attention kernel set to zero.",
+    )
+    pruning_frequency: int = Field(
+        10, ge=1, description="`prune`: training steps between two updates of the pruning masks."
+    )
+    epochs: int = Field(
+        1,
+        ge=0,
+        le=100,
+        description=(
+            "Fine-tuning epochs after `trim`, `lowrank` and `prune` (0 skips it; `prune` then "
+            "zeroes the weights at once). The batch size and the data come from `training` and `data`."
+        ),
+    )
+    learning_rate: Optional[float] = Field(
+        None, gt=0.0, lt=1.0, description="Peak learning rate of that fine-tuning; empty means `training.learning_rate`."
+    )
+
+    @field_validator("methods")
+    @classmethod
+    def _int8_last_and_unique(cls, methods):
+        repeated = sorted({m for m in methods if methods.count(m) > 1})
+        if repeated:
+            raise ValueError(f"each method may appear once; {', '.join(repeated)} appears more than once")
+        if "int8" in methods and methods[-1] != "int8":
+            raise ValueError(
+                f"`int8` must be the last method (an int8 model cannot be fine-tuned); got {methods}"
+            )
+        return methods
+
+    @model_validator(mode="after")
+    def _one_rank_rule(self):
+        given = [name for name in ("rank", "energy", "parameter_fraction") if getattr(self, name) is not None]
+        if len(given) > 1:
+            raise ValueError(f"set one of `rank`, `energy` and `parameter_fraction`, not {' and '.join(given)}")
+        return self
+
+
 class OutputConfig(_Section):
     """Run location and report options."""
 
@@ -402,6 +487,7 @@ class VTuneConfig(_Section):
     training: TrainingConfig = Field(default_factory=TrainingConfig)
     output: OutputConfig = Field(default_factory=OutputConfig)
     distillation: DistillationConfig = Field(default_factory=DistillationConfig)
+    compression: CompressionConfig = Field(default_factory=CompressionConfig)
     tasks: Optional[list[TaskSpec]] = Field(
         None,
         description=(

@@ -17,31 +17,75 @@ def kept_layer_indices(num_layers, keep):
     return [round((block + 1) * num_layers / keep) - 1 for block in range(keep)]
 
 
-def shrink_backbone(backbone, keep):
-    """Return a copy of a keras-hub backbone with `keep` of its transformer layers.
-
-    Embeddings, the pooler and every other weight outside the transformer stack are
-    copied, and student layer `j` gets the weights of teacher layer
-    `kept_layer_indices(...)[j]`.
+def layer_count(backbone, *, key, fix):
+    """Return the number of separate transformer layers of a keras-hub backbone.
 
     Raises:
-        ConfigError: `keep` is not between 1 and the teacher's layer count minus 1,
-            or the backbone has no `num_layers` setting with `transformer_layer_<i>`
-            layers (ALBERT shares one layer, for instance).
+        ConfigError: the backbone has no `num_layers` setting with
+            `transformer_layer_<i>` layers (ALBERT shares one layer, for instance).
+            The message names the config `key` and suggests `fix`.
     """
-    config = backbone.get_config()
-    num_layers = config.get("num_layers")
+    num_layers = backbone.get_config().get("num_layers")
     names = {layer.name for layer in backbone.layers}
     if not isinstance(num_layers, int) or f"transformer_layer_{num_layers - 1}" not in names:
         raise ConfigError(
             format_error(
                 f"Cannot take a subset of layers of a {type(backbone).__name__}.",
-                where="distillation.student_layers",
+                where=key,
                 received=type(backbone).__name__,
                 expected="a backbone with `num_layers` separate `transformer_layer_<i>` layers (BERT, RoBERTa, DistilBERT)",
-                fix="Set `distillation.student` to a smaller backbone instead.",
+                fix=fix,
             )
         )
+    return num_layers
+
+
+def backbone_with_layers(backbone, indices):
+    """Return a copy of a keras-hub backbone made of the transformer layers at `indices`.
+
+    Embeddings, the pooler and every other weight outside the transformer stack are
+    copied, and new layer `j` gets the weights of layer `indices[j]`.
+    """
+    config = backbone.get_config()
+    # A frozen backbone's config contains trainable=False, and the copy must train.
+    copy = type(backbone).from_config({**config, "num_layers": len(indices), "trainable": True})
+    for layer in copy.layers:
+        if not layer.weights:
+            continue
+        match = _LAYER_NAME.match(layer.name)
+        source = f"transformer_layer_{indices[int(match.group(1))]}" if match else layer.name
+        layer.set_weights(backbone.get_layer(source).get_weights())
+    return copy
+
+
+def classifier_with_layers(classifier, indices, *, dropout):
+    """Return a classifier like `classifier` whose backbone keeps the transformer layers at `indices`.
+
+    The preprocessor is shared (same tokenizer) and the head starts from the original head.
+    """
+    backbone = backbone_with_layers(classifier.backbone, indices)
+    copy = type(classifier)(
+        backbone=backbone,
+        num_classes=classifier.num_classes,
+        preprocessor=classifier.preprocessor,
+        dropout=dropout,
+    )
+    for layer in classifier.layers:
+        if layer is not classifier.backbone and layer.weights:
+            copy.get_layer(layer.name).set_weights(layer.get_weights())
+    return copy
+
+
+def student_layer_indices(backbone, keep):
+    """Return the teacher layers a student with `keep` layers is copied from (see `kept_layer_indices`).
+
+    Raises:
+        ConfigError: `keep` is not between 1 and the teacher's layer count minus 1,
+            or the backbone's layers cannot be taken apart (see `layer_count`).
+    """
+    num_layers = layer_count(
+        backbone, key="distillation.student_layers", fix="Set `distillation.student` to a smaller backbone instead."
+    )
     if not 1 <= keep < num_layers:
         raise ConfigError(
             format_error(
@@ -52,22 +96,19 @@ def shrink_backbone(backbone, keep):
                 fix="Keep fewer layers than the teacher has.",
             )
         )
-    indices = kept_layer_indices(num_layers, keep)
-    # A frozen teacher's config contains trainable=False, and the student must train.
-    student = type(backbone).from_config({**config, "num_layers": keep, "trainable": True})
-    for layer in student.layers:
-        if not layer.weights:
-            continue
-        match = _LAYER_NAME.match(layer.name)
-        source = f"transformer_layer_{indices[int(match.group(1))]}" if match else layer.name
-        layer.set_weights(backbone.get_layer(source).get_weights())
-    return student, indices
+    return kept_layer_indices(num_layers, keep)
+
+
+def shrink_backbone(backbone, keep):
+    """Return a copy of a keras-hub backbone with `keep` of its transformer layers, and their indices."""
+    indices = student_layer_indices(backbone, keep)
+    return backbone_with_layers(backbone, indices), indices
 
 
 def shallow_student(teacher, keep, *, dropout):
     """Return a classifier like the teacher's but with `keep` transformer layers.
 
-    The backbone comes from `shrink_backbone`, the preprocessor is the teacher's
+    The layers are chosen by `kept_layer_indices`, the preprocessor is the teacher's
     (same tokenizer), and the classification head starts from the teacher's head.
 
     Args:
@@ -78,14 +119,5 @@ def shallow_student(teacher, keep, *, dropout):
     Returns:
         (student classifier, list of the teacher layer indices it was copied from).
     """
-    backbone, indices = shrink_backbone(teacher.backbone, keep)
-    student = type(teacher)(
-        backbone=backbone,
-        num_classes=teacher.num_classes,
-        preprocessor=teacher.preprocessor,
-        dropout=dropout,
-    )
-    for layer in teacher.layers:
-        if layer is not teacher.backbone and layer.weights:
-            student.get_layer(layer.name).set_weights(layer.get_weights())
-    return student, indices
+    indices = student_layer_indices(teacher.backbone, keep)
+    return classifier_with_layers(teacher, indices, dropout=dropout), indices
