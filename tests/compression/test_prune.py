@@ -38,7 +38,7 @@ def build_classifier(preset):
 
 
 def training_data():
-    """Return 12 texts and labels: 3 steps per epoch at BATCH_SIZE."""
+    """Return 12 texts and their class indices, which make 3 steps per epoch at BATCH_SIZE."""
     frame = sentiment_frame(rows_per_class=4, seed=0)
     names = sorted(frame["label"].unique())
     labels = np.array([names.index(label) for label in frame["label"]])
@@ -283,7 +283,7 @@ def test_fit_leaves_head_and_embeddings_unpruned(pruned_by_fit):
 
     for name, variable in non_pruned_weights(classifier).items():
         assert zero_count(variable) == 0, name
-    # The head and the embeddings still train: pruning does not freeze them.
+    # Pruning does not freeze the head, which keeps training.
     assert not np.array_equal(keras.ops.convert_to_numpy(classifier.get_layer("logits").kernel), before["logits"])
 
 
@@ -341,6 +341,22 @@ def test_pruned_weights_stay_zero_between_mask_updates(preset):
         np.testing.assert_array_equal(callback.masks[path], ~first[path], err_msg=path)
 
 
+def test_callback_counts_steps_per_execution(preset):
+    classifier = build_classifier(preset)
+    classifier.compile(
+        optimizer=keras.optimizers.AdamW(learning_rate=1e-3),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        steps_per_execution=3,
+    )
+    callback = MagnitudePruning(0.5, end_step=2 * steps_per_epoch(), frequency=2)
+    texts, labels = training_data()
+    history = classifier.fit(texts, labels, batch_size=BATCH_SIZE, epochs=2, callbacks=[callback], verbose=0)
+
+    assert callback.step == 2 * steps_per_epoch()
+    assert history.history["sparsity"][0] > 0.0
+    assert history.history["sparsity"][1] == pytest.approx(0.5, abs=1e-3)
+
+
 # --- Validation --------------------------------------------------------------
 
 
@@ -381,6 +397,11 @@ def test_model_without_prunable_kernels_raises():
         prune_to(model, 0.5)
 
 
+# Keras warns about every layer without int8 support (Dropout, LayerNormalization, ...).
+IGNORE_QUANTIZE_WARNINGS = pytest.mark.filterwarnings("ignore:Layer .* does not have a `quantize` method")
+
+
+@IGNORE_QUANTIZE_WARNINGS
 def test_int8_model_raises_prune_before_int8(preset):
     classifier = build_classifier(preset)
     classifier.quantize("int8", filters=lambda layer: layer.built and layer.name != "logits")
@@ -394,6 +415,7 @@ def test_int8_model_raises_prune_before_int8(preset):
         classifier.fit(texts, labels, batch_size=BATCH_SIZE, epochs=1, callbacks=[MagnitudePruning(0.5)], verbose=0)
 
 
+@IGNORE_QUANTIZE_WARNINGS
 def test_sparsity_survives_int8_quantisation(preset):
     classifier = build_classifier(preset)
     prune_to(classifier, 0.5)

@@ -75,7 +75,7 @@ def prunable_kernels(model):
     head (outside the backbone) are not listed. A model without a `backbone`
     attribute, or a single layer, is walked whole.
 
-    Quantised layers (int8, int4, ...) are skipped because their kernel holds
+    Quantised layers (int8, int4, ...) are skipped because their kernel contains
     integers. `prune_to` and `MagnitudePruning` raise an error for them instead.
 
     Args:
@@ -88,10 +88,10 @@ def prunable_kernels(model):
     return [(path, layer._kernel) for path, layer in _kernel_layers(model) if not _is_quantized(layer)]
 
 
-def _join_paths(paths, shown=3):
-    text = ", ".join(paths[:shown])
-    if len(paths) > shown:
-        text += f" and {len(paths) - shown} more"
+def _join_paths(paths, max_shown=3):
+    text = ", ".join(paths[:max_shown])
+    if len(paths) > max_shown:
+        text += f" and {len(paths) - max_shown} more"
     return text
 
 
@@ -102,7 +102,7 @@ def _kernels_to_prune(model):
     if quantized:
         raise ConfigError(
             format_error(
-                "Cannot prune a quantised model: its kernels hold integers, not float weights.",
+                "Cannot prune a quantised model because its kernels contain integers, not float weights.",
                 where=_join_paths(quantized),
                 expected="float Dense and EinsumDense kernels",
                 fix="Prune before int8 quantisation: prune the float model, then call `model.quantize('int8')`.",
@@ -112,7 +112,7 @@ def _kernels_to_prune(model):
     if with_lora:
         raise ConfigError(
             format_error(
-                "Cannot prune layers with LoRA adapters: the adapters add a dense update to the pruned kernel.",
+                "Cannot prune layers with LoRA adapters because the adapters add a dense update to the pruned kernel.",
                 where=_join_paths(with_lora),
                 expected="layers without LoRA adapters",
                 fix="Fine-tune with `training.mode: full` to prune during training.",
@@ -286,8 +286,8 @@ def prune_to(model, sparsity):
     """Prune every prunable kernel of `model` to `sparsity` now (one-shot magnitude pruning).
 
     Each kernel loses its `round(sparsity * size)` smallest-magnitude entries.
-    Nothing keeps them at zero afterwards: further training can revive them
-    unless `MagnitudePruning` is used.
+    Nothing keeps them at zero afterwards, so further training without
+    `MagnitudePruning` can revive them.
 
     Args:
         model: keras Model. Usually a keras_hub TextClassifier.
@@ -370,7 +370,7 @@ def sparsity_report(model):
 class MagnitudePruning(keras.callbacks.Callback):
     """Prune the backbone's kernels gradually while the model trains.
 
-    Every `frequency` steps from `begin_step`, and once more at `end_step`,
+    Every `frequency` steps after `begin_step`, and once more at `end_step`,
     the callback recomputes each kernel's keep-mask from the current weight
     magnitudes at the sparsity of a `PolynomialSparsity` schedule. After every
     training batch it sets the masked entries back to zero, so the optimizer
@@ -378,15 +378,16 @@ class MagnitudePruning(keras.callbacks.Callback):
     fixed after `end_step`. When training ends, the masks are recomputed at the
     target sparsity and applied, so the trained model has exactly the target
     sparsity per kernel even if training stopped before `end_step` (early
-    stopping). The weights of the optimizer's moving average (`use_ema=True`)
-    are copied into the model before this final step, so they are pruned too.
+    stopping). Keras 3.15 copies the optimizer's moving-average weights
+    (`use_ema=True`) into the model before this final step, so they are pruned too.
 
     The measured fraction of zero weights over all prunable kernels is added to
     the epoch logs as `sparsity`, so `History` and CSV loggers record it.
 
     The step counter restarts at 0 on every `fit` call, so each call runs its own
     schedule. Keras calls the batch hooks once per `steps_per_execution` steps,
-    and the masks are applied only then.
+    so with more than one step per execution the masks are updated at the first
+    hook on or after each update step, and applied only at the hooks.
 
     NOTE: written and tested for one device. Under a tf.distribute strategy the
     assignments run in cross-replica context, which has not been tested.
@@ -399,6 +400,12 @@ class MagnitudePruning(keras.callbacks.Callback):
             dataset of known length (`params["steps"]`).
         frequency: int >= 1. Steps between mask updates.
         power: number > 0. Exponent of the schedule.
+
+    Attributes:
+        schedule: `PolynomialSparsity` of the current or last `fit` call.
+        step: int. Training steps seen in the current or last `fit` call.
+        masks: dict mapping each layer path to the numpy bool keep-mask last
+            computed, or None before the first mask update.
 
     Example:
 
@@ -417,7 +424,7 @@ class MagnitudePruning(keras.callbacks.Callback):
         self.end_step = end_step
         self.frequency = _check_int(frequency, "MagnitudePruning(frequency=...)", 1, "pruning frequency (steps between mask updates)")
         self.power = power
-        # Fails early on a bad exponent; the real schedule is built at train begin.
+        # A throwaway schedule rejects a bad exponent now. The real one is built at train begin.
         PolynomialSparsity(self.target, 0, 1, power=power)
         self.schedule = None
         self.step = 0
@@ -425,6 +432,9 @@ class MagnitudePruning(keras.callbacks.Callback):
         self._mask_tensors = None
         self._kernels = None
         self._pending_schedule = False
+        self._epoch_start_step = 0
+        self._next_update_step = None
+        self._masks_fixed = False
 
     def on_train_begin(self, logs=None):
         self._kernels = _kernels_to_prune(self.model)
@@ -432,6 +442,7 @@ class MagnitudePruning(keras.callbacks.Callback):
         self.masks = None
         self.schedule = None
         self._pending_schedule = True
+        self._masks_fixed = False
 
     def on_epoch_begin(self, epoch, logs=None):
         # The schedule is built here, not at train begin, because the first epoch
@@ -440,6 +451,8 @@ class MagnitudePruning(keras.callbacks.Callback):
         if self._pending_schedule:
             self.schedule = self._build_schedule(epoch)
             self._pending_schedule = False
+            self._next_update_step = self.schedule.begin_step + self.frequency
+        self._epoch_start_step = self.step
 
     def _build_schedule(self, first_epoch):
         end_step = self.end_step
@@ -469,15 +482,20 @@ class MagnitudePruning(keras.callbacks.Callback):
         for (_, variable), mask in zip(self._kernels, self._mask_tensors):
             _apply_mask(variable, mask)
 
-    # This callback overrides a batch hook and does not set `async_safe`, so Keras
-    # runs its batch hooks synchronously, before the next training step.
+    # Keras 3.15 runs batch hooks in a thread pool on thread-safe backends (JAX, not
+    # TensorFlow) unless a callback overrides one without setting `async_safe`. This
+    # callback leaves `async_safe` unset, so the masks are applied before the next step.
     def on_train_batch_end(self, batch, logs=None):
-        self.step += 1
+        # `batch` is the index in the epoch of the last step that ran, which skips
+        # ahead when `steps_per_execution` is above 1.
+        self.step = self._epoch_start_step + batch + 1
         schedule = self.schedule
-        step = self.step
-        is_update_step = (step - schedule.begin_step) % self.frequency == 0 or step == schedule.end_step
-        if schedule.begin_step <= step <= schedule.end_step and is_update_step:
-            self._update_masks(schedule(step))
+        if not self._masks_fixed and self.step >= min(self._next_update_step, schedule.end_step):
+            self._update_masks(schedule(self.step))
+            steps_since_begin = self.step - schedule.begin_step
+            self._next_update_step = schedule.begin_step + (steps_since_begin // self.frequency + 1) * self.frequency
+            self._masks_fixed = self.step >= schedule.end_step
+        if self.masks is not None:
             self._apply_masks()
 
     def on_epoch_end(self, epoch, logs=None):
