@@ -128,8 +128,11 @@ class FactorizedDense(keras.layers.Layer):
             )
         self.input_size = math.prod(contracted_shape)
         batch_shape = tuple(input_shape[: -self.input_axes])
-        self.input_factor.build(batch_shape + (self.input_size,))
-        self.output_factor.build(batch_shape + (self.rank,))
+        # Factors deserialised by `from_config` arrive already built from their build config.
+        if not self.input_factor.built:
+            self.input_factor.build(batch_shape + (self.input_size,))
+        if not self.output_factor.built:
+            self.output_factor.build(batch_shape + (self.rank,))
         self.built = True
 
     def call(self, inputs):

@@ -128,7 +128,7 @@ def _kernel_matrix_and_bias(layer, layout):
     matrix = kernel.reshape(layout.input_size, layout.output_size)
     if not layout.use_bias:
         return matrix, None
-    # An EinsumDense bias covers the trailing output axes and may hold size-1 axes for broadcasting.
+    # An EinsumDense bias covers the trailing output axes and may contain size-1 axes for broadcasting.
     bias = keras.ops.convert_to_numpy(layer.bias)
     bias = np.broadcast_to(bias, layout.output_shape).reshape(layout.output_size)
     return matrix, bias
@@ -358,7 +358,7 @@ def factorise(model, *, energy=None, parameter_fraction=None, rank=None, min_siz
 
     The compiled predict, evaluate and train functions are reset. Compile
     the model again with a new optimizer before training it further, because
-    an optimizer that was already built holds slots for the old kernels.
+    an optimizer that was already built contains slots for the old kernels.
 
     Args:
         model: `keras_hub.models.Task`, for example a `TextClassifier`,
@@ -551,7 +551,7 @@ def _load_assets(model, archive):
             parts = folder.split("/")[1:]
             owner = _resolve_asset_owner(model, parts)
             if owner is None or not hasattr(owner, "load_assets"):
-                logger.warning("Cannot find the object that owns the assets in %s; they are not loaded.", folder)
+                logger.warning("Skipping the assets in %s because no object of the model matches that path.", folder)
                 continue
             owner.load_assets(os.path.join(extract_dir, *folder.split("/")))
 
@@ -559,11 +559,11 @@ def _load_assets(model, archive):
 def load_factorised_model(path, ranks):
     """Load a `.keras` file saved after `factorise`.
 
-    The model is deserialised from `config.json` inside the file, its
-    factorised structure is restored with `restore_factorised_structure`,
-    its weights are loaded with `Model.load_weights`, and the files under
-    `assets/` (such as the tokenizer vocabulary) are passed to the
-    `load_assets` method of the object that saved them.
+    The model is deserialised from `config.json` inside the file and its
+    factorised structure is restored with `restore_factorised_structure`.
+    Then its weights are loaded with `Model.load_weights`. The files under
+    `assets/`, such as the tokenizer vocabulary, go to the `load_assets`
+    method of the object that saved them.
 
     Args:
         path: str or path-like. The `.keras` file written by `model.save`.
