@@ -386,7 +386,8 @@ class FineTuner:
         path = Path(path or self.config.output.run_dir)
         with run_directory.staged_directory(path) as staging:
             write_run(self, staging)
-            if self._workdir:
+            # A run without a training step (an int8-only compression) has no logs.
+            if self._workdir and (Path(self._workdir) / "logs").is_dir():
                 shutil.copytree(Path(self._workdir) / "logs", staging / "logs", dirs_exist_ok=True)
         logger.info("Saved run to %s", path)
         return path

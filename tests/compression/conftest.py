@@ -6,7 +6,7 @@ from tests.helpers import save_tiny_bert_preset, sentiment_frame
 from vertical_tune import FineTuner
 
 TRAINING = {
-    "epochs": 5,
+    "epochs": 3,
     "batch_size": 16,
     "learning_rate": 5e-3,
     "dropout": 0.0,

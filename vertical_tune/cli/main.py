@@ -5,7 +5,7 @@ import sys
 
 import typer
 
-from vertical_tune.cli import compress_command, config_commands, distill_command, init_command, presets_commands, run_commands
+from vertical_tune.cli import compress_command, config_commands, distill_command, export_command, init_command, presets_commands, run_commands
 from vertical_tune.cli.output import print_error
 
 app = typer.Typer(
@@ -37,6 +37,7 @@ app.command("train")(run_commands.train)
 app.command("evaluate")(run_commands.evaluate)
 app.command("predict")(run_commands.predict)
 app.command("distill")(distill_command.distill)
+app.command("export")(export_command.export)
 app.command("compress")(compress_command.compress)
 app.add_typer(config_commands.app, name="config")
 app.add_typer(presets_commands.app, name="presets")

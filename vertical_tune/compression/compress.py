@@ -12,7 +12,7 @@ import keras
 from vertical_tune.compression import stages
 from vertical_tune.compression.quantize import quantize_int8
 from vertical_tune.compression.storage import copy_model
-from vertical_tune.compression.trim import default_keep_layers, trim_layers
+from vertical_tune.compression.trim import check_keep_layers, default_keep_layers, trim_layers
 from vertical_tune.errors import ConfigError, format_error
 from vertical_tune.training.trainer import compile_classifier, fit_classifier
 
@@ -40,6 +40,7 @@ def compress(original, config, *, train=None, validation=None, test=None, verbos
     from vertical_tune.finetuner import FineTuner, summarise_data
 
     _check_original(original, config)
+    _check_layers_to_keep(original.model, config.compression)
     started = time.perf_counter()
     settings = config.compression
     result = FineTuner(config)
@@ -175,6 +176,12 @@ def _settings_used(settings):
         used["epochs"] = settings.epochs
         used["learning_rate"] = settings.learning_rate
     return used
+
+
+def _check_layers_to_keep(model, settings):
+    """Reject an impossible `keep_layers` before any work (`trim_layers` checks again)."""
+    if "trim" in settings.methods and settings.keep_layers is not None:
+        check_keep_layers(model, settings.keep_layers)
 
 
 def _check_original(original, config):

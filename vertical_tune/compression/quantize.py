@@ -1,5 +1,7 @@
 """Post-training int8 quantisation with Keras' own `Model.quantize`."""
 
+import keras
+
 from vertical_tune.errors import ConfigError, format_error
 
 HEAD_LAYER = "logits"
@@ -7,7 +9,7 @@ HEAD_LAYER = "logits"
 
 def is_quantized(model):
     """True when any layer of `model` already runs with a quantised dtype policy."""
-    return any(getattr(layer.dtype_policy, "quantization_mode", None) for layer in model._flatten_layers())
+    return any(getattr(layer, "quantization_mode", None) for layer in model._flatten_layers())
 
 
 def quantize_int8(model):
@@ -34,5 +36,6 @@ def quantize_int8(model):
 
 
 def _is_quantizable(layer):
-    # The preprocessor's layers hold no weights, and Keras warns about each of them.
-    return layer.built and bool(layer.weights) and layer.name != HEAD_LAYER
+    # Keras warns about every layer without its own `quantize` (layer norms, the tokenizer).
+    has_quantize = type(layer).quantize is not keras.layers.Layer.quantize
+    return layer.built and has_quantize and layer.name != HEAD_LAYER

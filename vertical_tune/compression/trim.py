@@ -28,6 +28,12 @@ def trim_layers(classifier, keep, *, dropout):
         ConfigError: `keep` would remove every layer or none, or the backbone
             shares one layer across depths (ALBERT).
     """
+    num_layers = check_keep_layers(classifier, keep)
+    return classifier_with_layers(classifier, list(range(keep)), dropout=dropout), num_layers
+
+
+def check_keep_layers(classifier, keep):
+    """Return the classifier's transformer layer count, raising `ConfigError` when `keep` does not fit it."""
     num_layers = layer_count(
         classifier.backbone, key="compression.keep_layers", fix="Use `lowrank` or `prune` on this backbone."
     )
@@ -41,4 +47,4 @@ def trim_layers(classifier, keep, *, dropout):
                 fix="Keep at least one layer and fewer than the model has.",
             )
         )
-    return classifier_with_layers(classifier, list(range(keep)), dropout=dropout), num_layers
+    return num_layers
