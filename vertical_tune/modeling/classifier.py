@@ -24,7 +24,12 @@ def load_tokenizer(backbone):
     """Load the backbone's tokenizer, applying `strip_accents` where the tokenizer has it."""
     tokenizer = _call_keras_hub(backbone, keras_hub.tokenizers.Tokenizer.from_preset, backbone.handle)
     requested = backbone.strip_accents
-    accepts = "strip_accents" in inspect.signature(type(tokenizer).__init__).parameters
+    # BertTokenizer passes `strip_accents` on to WordPieceTokenizer through **kwargs.
+    accepts = any(
+        "strip_accents" in inspect.signature(cls.__init__).parameters
+        for cls in type(tokenizer).__mro__
+        if "__init__" in vars(cls)
+    )
     if requested is not None and accepts and getattr(tokenizer, "strip_accents", None) != requested:
         tokenizer = _call_keras_hub(
             backbone, keras_hub.tokenizers.Tokenizer.from_preset, backbone.handle, strip_accents=requested
