@@ -91,3 +91,12 @@ def test_hf_directory_missing_do_lower_case(tmp_path):
 def test_misspelled_offline_name_gets_suggestion():
     with pytest.raises(BackboneError, match="Did you mean 'minilm_l6_offline'"):
         resolve_backbone("minilm_l6_ofline")
+
+
+def test_offline_tokenizer_strips_accents():
+    from vertical_tune.modeling.classifier import load_tokenizer
+
+    tokenizer = load_tokenizer(resolve_backbone("minilm_l6_offline"))
+    assert tokenizer.strip_accents is True
+    # "café" and "cafe" get the same ids; without accent stripping "café" is [UNK].
+    assert tokenizer.tokenize(["café"]).numpy().tolist() == tokenizer.tokenize(["cafe"]).numpy().tolist()
