@@ -305,6 +305,41 @@ class FineTuner:
             callbacks=callbacks,
         )
 
+    def export(self, directory, formats=None, *, validation=None, check_rows=200, calibration_rows=200, run_dir=None):
+        """Export the model for deployment and check each file against this Keras model.
+
+        Args:
+            directory: str or Path. Export folder, written atomically.
+            formats: None (all), or a list or comma-separated str of `keras`,
+                `saved_model`, `litert`, `onnx`.
+            validation: data file for the agreement check; None uses `data.validation`.
+            check_rows: int. Texts of the agreement check (0 skips it).
+            calibration_rows: int. Training texts that calibrate the int8 LiteRT model.
+            run_dir: str, Path or None. The run folder this tuner was loaded from,
+                which the export may not replace.
+
+        Returns:
+            dict, the content of `export.json`: per file, its size, label agreement
+            with Keras, latency and throughput.
+        """
+        from vertical_tune.export import export_run, parse_formats
+        from vertical_tune.export.texts import calibration_texts, check_texts
+
+        self._check_trained()
+        requested = parse_formats(formats) if formats else None
+        checked, source = check_texts(self, validation, check_rows)
+        needs_calibration = requested is None or "litert" in requested
+        calibration = calibration_texts(self, calibration_rows) if needs_calibration else []
+        return export_run(
+            self,
+            directory,
+            requested,
+            check_texts=checked,
+            calibration_texts=calibration,
+            run_dir=run_dir,
+            check_source=source,
+        )
+
     # ------------------------------------------------------------------ inference
 
     def predict_proba(self, texts):

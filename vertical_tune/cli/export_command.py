@@ -39,23 +39,17 @@ def export(
     Example: vtune export runs/finance --format litert,onnx --check-rows 200
     """
     configure_logging(quiet or as_json)
-    from vertical_tune.export import export_run, parse_formats
-    from vertical_tune.export.texts import calibration_texts, check_texts
     from vertical_tune.finetuner import load
 
-    requested = parse_formats(formats) if formats else None
     tuner = load(run)
-    checked, source = check_texts(tuner, options.absolute_path(validation_data), check_rows)
-    calibration = calibration_texts(tuner, calibration_rows) if requested is None or "litert" in requested else []
     target = output if output is not None else run / "export"
-    manifest = export_run(
-        tuner,
+    manifest = tuner.export(
         target,
-        requested,
-        check_texts=checked,
-        calibration_texts=calibration,
+        formats,
+        validation=options.absolute_path(validation_data),
+        check_rows=check_rows,
+        calibration_rows=calibration_rows,
         run_dir=run,
-        check_source=source,
     )
     if as_json:
         print_json(manifest)
