@@ -1,9 +1,9 @@
 """Compress and export a fine-tuned finance run; print speed, size and macro-F1 ratios against fp32 Keras.
 
 Every ratio compares models measured in this one process. Throughput is timed on
-already tokenized batches of 32 validation texts, alternating between the models,
-so that a change in machine load affects all of them alike; tokenisation is the
-same for all and is excluded. Macro-F1 is computed on the whole validation file.
+already tokenized batches of 32 validation texts. The timed calls alternate between
+the models, so a change in machine load affects all of them alike. Tokenisation is
+excluded. Macro-F1 is computed on the whole validation file.
 
     .venv/bin/vtune train --preset finance --train sent_train.csv --validation sent_valid.csv \\
         --epochs 1 --set output.run_dir=runs/finance

@@ -55,3 +55,50 @@ def sentiment_frame(rows_per_class=40, seed=0, labels=("negative", "positive", "
             records.append({"text": " ".join(words), "label": label})
     rng.shuffle(records)
     return pd.DataFrame(records)
+
+
+# Fast, deterministic training of a tiny backbone on the sentiment task.
+TINY_TRAINING = {
+    "epochs": 5,
+    "batch_size": 16,
+    "learning_rate": 5e-3,
+    "dropout": 0.0,
+    "schedule": "constant",
+    "warmup_ratio": 0.0,
+    "early_stopping_patience": None,
+}
+
+
+def train_tiny_run(root, *, num_layers=3, validation_rows=6, backbone=None, **training):
+    """Train a classifier on a tiny BERT preset (hidden size 32) and save its run.
+
+    The train and validation CSV files are written under `root`, so the run config
+    points at them (compression and export read them again).
+
+    Args:
+        root: Path. Folder for the preset, the data files and the run.
+        num_layers: int. Transformer layers of the tiny backbone.
+        validation_rows: int. Validation rows per class.
+        backbone: dict or None. Extra `backbone` settings.
+        **training: `training` keys replacing `TINY_TRAINING`.
+
+    Returns:
+        (trained FineTuner, run directory).
+    """
+    from vertical_tune import FineTuner
+
+    preset = save_tiny_bert_preset(root / "preset", num_layers=num_layers)
+    train, validation = root / "train.csv", root / "validation.csv"
+    sentiment_frame(30, seed=0).to_csv(train, index=False)
+    sentiment_frame(validation_rows, seed=1).to_csv(validation, index=False)
+    tuner = FineTuner.from_preset(
+        "finance",
+        task={"labels": "from_data"},
+        data={"train": str(train), "validation": str(validation)},
+        backbone={"preset": preset, "sequence_length": 16, **(backbone or {})},
+        normalization={"profile": "general"},
+        training={**TINY_TRAINING, **training},
+        output={"run_dir": str(root / "run"), "compare_baseline": False},
+    )
+    tuner.fit(verbose=0)
+    return tuner, tuner.save()

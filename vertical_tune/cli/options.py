@@ -71,7 +71,7 @@ def absolute_path(value):
 def run_config_with_overrides(run_config, overrides, *, run_dir):
     """Return a loaded run's config with command-line overrides applied and validated.
 
-    The run's config already holds absolute data paths, so it is the base when no
+    The run's config already contains absolute data paths, so it is the base when no
     vtune.yaml is given; errors name the override as coming from the command line.
     """
     from vertical_tune.config.loader import expand_dotted_keys, validate_config
