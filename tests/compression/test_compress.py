@@ -178,3 +178,35 @@ def test_int8_twice_is_rejected(chained):
     _, compressed, _ = chained
     with pytest.raises(ConfigError, match="already quantised"):
         compressed.compress(["int8"], verbose=0)
+
+
+def test_pruned_export_keeps_zeros(trained_run, tmp_path):
+    import onnx
+    from onnx import numpy_helper
+
+    original, _ = trained_run
+    pruned = original.compress(["prune"], sparsity=0.5, epochs=0, verbose=0)
+    manifest = pruned.export(tmp_path / "export", ["onnx"], check_rows=20)
+    fp32 = next(entry for entry in manifest["artifacts"] if entry["path"].endswith("model.onnx"))
+    assert fp32["label_agreement"] == 1.0
+
+    graph = onnx.load(tmp_path / "export" / fp32["path"]).graph
+    # The converter may reshape or transpose kernels, so they are matched by size.
+    pruned_sizes = {entry["size"] for entry in sparsity_report(pruned.model) if entry["layer"] != "overall"}
+    kernels = [
+        numpy_helper.to_array(tensor)
+        for tensor in graph.initializer
+        if "embedding" not in tensor.name and len(tensor.dims) >= 2 and numpy_helper.to_array(tensor).size in pruned_sizes
+    ]
+    zeros = sum(int((w == 0).sum()) for w in kernels)
+    assert kernels
+    assert zeros / sum(w.size for w in kernels) == pytest.approx(0.5, abs=0.05)
+
+
+def test_lowrank_run_exports(trained_run, tmp_path):
+    original, _ = trained_run
+    factorised = original.compress(["lowrank"], parameter_fraction=0.5, min_kernel_size=512, epochs=0, verbose=0)
+    path = factorised.save(tmp_path / "lowrank")
+    manifest = load(path).export(tmp_path / "export", ["saved_model", "onnx"], check_rows=20)
+    for entry in manifest["artifacts"]:
+        assert entry["label_agreement"] >= 0.95, entry
