@@ -394,8 +394,10 @@ class FineTuner:
         y_true = self.labels.encode(data.labels, source=data.source)
         return self._report(data.texts, y_true, title=title, source=data.source)
 
-    def _report(self, texts, y_true, *, title, source, baselines=None):
-        probabilities = self.predict_proba(texts)
+    def _report(self, texts, y_true, *, title, source, baselines=None, probabilities=None):
+        # `probabilities` skips the prediction when the caller already has this model's output.
+        if probabilities is None:
+            probabilities = self.predict_proba(texts)
         metrics = classification_metrics(y_true, probabilities, self.labels.names)
         metadata = {"data": source, "backbone": self.config.backbone.preset}
         return EvaluationReport(metrics, self.labels.names, title=title, metadata=metadata, baselines=baselines)

@@ -67,7 +67,9 @@ def compress(original, config, *, train=None, validation=None, test=None, verbos
     result.model = model
     result.model_structure = structure
     result.data_summary = summarise_data(train, validation, test, original.labels)
-    result.validation_report = result._report(validation.texts, val_y, title="Validation", source=validation.source)
+    result.validation_report = result._report(
+        validation.texts, val_y, title="Validation", source=validation.source, probabilities=recorder.last_probabilities
+    )
     if test is not None:
         result.test_report = result.evaluate(test, title="Test")
     result.compression_summary = recorder.summary(methods=list(settings.methods), settings=_settings_used(settings))

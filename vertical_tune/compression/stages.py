@@ -35,6 +35,7 @@ class StageRecorder:
         self.y_true = np.asarray(y_true)
         self.label_names = list(label_names)
         self.rows = []
+        self.last_probabilities = None
         self._files = []
 
     def add(self, name, model, structure, *, details):
@@ -44,6 +45,7 @@ class StageRecorder:
         path = self.directory / f"{len(self.rows)}-{name}.keras"
         save_model_for_inference(model, path)
         probabilities = predict_probabilities(model, self.texts)
+        self.last_probabilities = probabilities
         metrics = classification_metrics(self.y_true, probabilities, self.label_names)
         self.rows.append(
             {
