@@ -114,7 +114,7 @@ def measure(predictors, texts, y_true, names, *, known_f1, repeats):
     """Return per model: macro-F1 on all texts and the median seconds per batch of 32.
 
     `known_f1` gives the macro-F1 of the Keras runs, which their validation reports
-    computed on the same file; the exported files are run on every text here.
+    computed on the same file. The exported files are run on every text here.
     """
     rows = {}
     for name, predictor in predictors.items():

@@ -271,7 +271,7 @@ class FineTuner:
                 `keep_layers=4`, `epochs=1`.
 
         Returns:
-            FineTuner of the compressed model. Its `compression_summary` holds one
+            FineTuner of the compressed model. Its `compression_summary` contains one
             row per stage (parameters, size on disk, latency at batch 1 and 32,
             throughput, metrics), and `save` writes it into the run directory.
 

@@ -2,18 +2,8 @@
 
 import pytest
 
-from tests.helpers import save_tiny_bert_preset, sentiment_frame
+from tests.helpers import TINY_TRAINING, save_tiny_bert_preset, sentiment_frame
 from vertical_tune import FineTuner
-
-TEACHER_TRAINING = {
-    "epochs": 5,
-    "batch_size": 16,
-    "learning_rate": 5e-3,
-    "dropout": 0.0,
-    "schedule": "constant",
-    "warmup_ratio": 0.0,
-    "early_stopping_patience": None,
-}
 
 
 @pytest.fixture(scope="package")
@@ -37,7 +27,7 @@ def teacher_run(tmp_path_factory, frames):
         task={"labels": "from_data"},
         backbone={"preset": preset, "sequence_length": 16},
         normalization={"profile": "general"},
-        training=TEACHER_TRAINING,
+        training=TINY_TRAINING,
         output={"run_dir": str(run_dir), "compare_baseline": False},
     )
     train, validation = frames

@@ -26,7 +26,7 @@ def compress(original, config, *, train=None, validation=None, test=None, verbos
 
     Args:
         original: trained single-task FineTuner.
-        config: VTuneConfig of the compressed run; its `compression` block holds
+        config: VTuneConfig of the compressed run. Its `compression` block contains
             the methods and their settings, and its `data` block the data to
             fine-tune and evaluate on.
         train, validation, test: data as for `FineTuner.fit`.

@@ -3,7 +3,7 @@
 A factorised kernel replaces a sublayer inside a keras-hub transformer layer, whose
 config does not list its sublayers, so `keras.saving.load_model` would rebuild the
 original structure and fail on the weights. A run directory with such a model
-stores the structure in `model_structure.json`; loading rebuilds the model from
+stores the structure in `model_structure.json`. Loading rebuilds the model from
 its config, applies the structure, and then loads the weights.
 """
 

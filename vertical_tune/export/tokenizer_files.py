@@ -13,7 +13,7 @@ LOADER_NAME = "predict.py"
 def write_tokenizer(classifier, directory):
     """Save the classifier's preprocessor as a keras-hub preset in `directory/tokenizer`.
 
-    The preset holds the tokenizer (vocabulary under `assets/`) and the packing
+    The preset contains the tokenizer (vocabulary under `assets/`) and the packing
     settings (sequence length, truncation), so
     `keras_hub.models.TextClassifierPreprocessor.from_preset` rebuilds the exact
     inputs. `vocabulary.txt` (one token a line, line number = token id) is written
