@@ -27,6 +27,9 @@ setup(
         "vertical_tune.export",
         "vertical_tune.modeling",
         "vertical_tune.project",
+        "vertical_tune.registry",
+        "vertical_tune.retrain",
+        "vertical_tune.schedule",
         "vertical_tune.training",
         "vertical_tune.industry_presets",
         "vertical_tune.templates",
@@ -60,6 +63,9 @@ setup(
         "matplotlib>=3.8,<3.12",
         "pyyaml>=6,<7",
         "jinja2>=3.1,<4",
+        # Retraining jobs: the project lock and cron expressions.
+        "filelock>=3.12,<5",
+        "croniter>=2,<7",
         "nbformat>=5.9,<6",
         # Export: ONNX (tf2onnx converts, onnxruntime loads and quantises) and LiteRT.
         "tf2onnx>=1.16,<1.18",

@@ -48,3 +48,11 @@ def format_error(problem, *, where=None, received=None, expected=None, fix=None)
     if fix is not None:
         lines.append(f"  Fix: {fix}")
     return "\n".join(lines)
+
+
+class RegistryError(VTuneError):
+    """The model registry cannot be opened, or a version or alias does not exist."""
+
+
+class LockError(VTuneError):
+    """Another job holds the lock of this project."""

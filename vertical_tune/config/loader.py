@@ -256,8 +256,14 @@ def resolve_relative_paths(config, base_dir):
             setattr(updated.data, name, str(base_dir / value))
     if not Path(updated.output.run_dir).is_absolute():
         updated.output.run_dir = str(base_dir / updated.output.run_dir)
-    for name in ("teacher", "unlabelled"):
-        value = getattr(updated.distillation, name)
-        if value and not Path(value).is_absolute():
-            setattr(updated.distillation, name, str(base_dir / value))
+    for section, names in (
+        (updated.distillation, ("teacher", "unlabelled")),
+        (updated.output, ("checkpoint_dir",)),
+        (updated.registry, ("path",)),
+        (updated.retrain, ("incoming", "evaluation", "log_file", "decision_log")),
+    ):
+        for name in names:
+            value = getattr(section, name)
+            if value and not Path(value).is_absolute():
+                setattr(section, name, str(base_dir / value))
     return updated

@@ -57,6 +57,7 @@ REGRESSION_METRICS = ("r2", "mae", "rmse")
 CLASSIFICATION_METRICS = (
     "macro_f1", "weighted_f1", "accuracy", "macro_recall", "macro_precision", "roc_auc"
 )
+GATE_METRICS = CLASSIFICATION_METRICS + ("pr_auc",)
 MULTILABEL_METRICS = ("macro_f1", "micro_f1", "samples_f1", "subset_accuracy", "roc_auc")
 
 
@@ -316,6 +317,14 @@ class TrainingConfig(_Section):
         "auto",
         description="tf.distribute strategy: `mirrored` over all local GPUs; `auto` uses it when there are several.",
     )
+    checkpoint_every_steps: Optional[int] = Field(
+        None,
+        ge=1,
+        description=(
+            "Also checkpoint every N training steps, so `--resume` continues mid-epoch; "
+            "a checkpoint is always written at the end of each epoch."
+        ),
+    )
 
 
 class DistillationConfig(_Section):
@@ -473,6 +482,134 @@ class OutputConfig(_Section):
         True,
         description="Also fit TF-IDF + logistic regression on the same split and show it in the report.",
     )
+    checkpoint_dir: Optional[str] = Field(
+        None,
+        description=(
+            "Folder of the training checkpoints that `--resume` continues from (relative to "
+            "the config file); empty means `RUN_DIR.checkpoint` beside the run directory. "
+            "It is removed once the run is saved."
+        ),
+    )
+
+
+class RegistryConfig(_Section):
+    """Where trained models are registered as numbered versions."""
+
+    path: str = Field(
+        "registry",
+        description=(
+            "Registry folder (relative to the config file): `registry.db` (SQLite) plus one "
+            "artefact folder per version."
+        ),
+    )
+
+
+class GateConfig(_Section):
+    """The rules a challenger must pass to replace the champion."""
+
+    metric: Optional[str] = Field(
+        None,
+        description="Metric compared with the champion's; empty means `training.selection_metric`.",
+    )
+    margin: float = Field(
+        0.005,
+        ge=0.0,
+        lt=1.0,
+        description="The challenger's `metric` must beat the champion's by at least this much (absolute).",
+    )
+    floors: dict[str, float] = Field(
+        default_factory=dict,
+        description=(
+            "Minimum value of each listed metric, e.g. `{macro_f1: 0.75, macro_recall: 0.7}`; "
+            "a challenger below any floor is rejected, even without a champion."
+        ),
+    )
+    max_recall_drop: float = Field(
+        0.02,
+        ge=0.0,
+        le=1.0,
+        description="Largest drop of any single class's recall, challenger vs champion, that is allowed.",
+    )
+
+    @field_validator("metric")
+    @classmethod
+    def _metric_is_known(cls, value):
+        if value is not None and value not in GATE_METRICS:
+            raise ValueError(f"unknown metric {value!r}; expected one of {', '.join(GATE_METRICS)}")
+        return value
+
+    @field_validator("floors")
+    @classmethod
+    def _floor_metrics_are_known(cls, floors):
+        unknown = sorted(set(floors) - set(GATE_METRICS))
+        if unknown:
+            raise ValueError(
+                f"unknown metric {', '.join(map(repr, unknown))} in floors; expected any of {', '.join(GATE_METRICS)}"
+            )
+        return floors
+
+
+class DriftConfig(_Section):
+    """Warning thresholds of the drift report written with each retrain."""
+
+    label_shift: float = Field(
+        0.1,
+        ge=0.0,
+        le=1.0,
+        description="Warn when the total variation distance between the label distributions exceeds this.",
+    )
+    length_shift: float = Field(
+        0.25,
+        ge=0.0,
+        description="Warn when the mean text length (in words) changes by more than this fraction.",
+    )
+    oov_increase: float = Field(
+        0.05,
+        ge=0.0,
+        le=1.0,
+        description=(
+            "Warn when the share of words never seen in the training data rises by more than "
+            "this, new data vs the fixed evaluation set."
+        ),
+    )
+
+
+class RetrainConfig(_Section):
+    """`vtune retrain`: new data in, a challenger trained, gated and maybe promoted."""
+
+    incoming: Optional[str] = Field(
+        None,
+        description=(
+            "Folder (relative to the config file) where new labelled files arrive, in the "
+            "training file's columns. Files not seen by an earlier retrain count as new data."
+        ),
+    )
+    evaluation: Optional[str] = Field(
+        None,
+        description=(
+            "Fixed evaluation file on which champion and challenger are compared; empty "
+            "means `data.validation`."
+        ),
+    )
+    holdout: float = Field(
+        0.2,
+        ge=0.0,
+        lt=1.0,
+        description="Share of the new rows held out (stratified) and added to the evaluation set.",
+    )
+    start_from: Literal["champion", "backbone"] = Field(
+        "champion",
+        description="Train the challenger from the champion's weights or from the pretrained backbone.",
+    )
+    gate: GateConfig = Field(default_factory=GateConfig)
+    drift: DriftConfig = Field(default_factory=DriftConfig)
+    log_file: str = Field(
+        "logs/retrain.log", description="Log file of every retrain job (relative to the config file)."
+    )
+    decision_log: str = Field(
+        "logs/decisions.jsonl",
+        description="One JSON line per retrain decision (relative to the config file).",
+    )
 
 
 class VTuneConfig(_Section):
@@ -488,6 +625,8 @@ class VTuneConfig(_Section):
     output: OutputConfig = Field(default_factory=OutputConfig)
     distillation: DistillationConfig = Field(default_factory=DistillationConfig)
     compression: CompressionConfig = Field(default_factory=CompressionConfig)
+    registry: RegistryConfig = Field(default_factory=RegistryConfig)
+    retrain: RetrainConfig = Field(default_factory=RetrainConfig)
     tasks: Optional[list[TaskSpec]] = Field(
         None,
         description=(
