@@ -29,6 +29,7 @@ from vertical_tune.modeling.classifier import build_text_classifier, count_param
 from vertical_tune.run_summary import write_run
 from vertical_tune.training.distribution import get_strategy
 from vertical_tune.training.pipeline import make_dataset
+from vertical_tune.training.checkpoint import CheckpointPlan, training_fingerprint
 from vertical_tune.training.trainer import compile_classifier, fit_classifier
 
 logger = logging.getLogger(__name__)
@@ -79,6 +80,7 @@ class FineTuner:
         # How to rebuild a model whose Keras config does not describe it (low-rank kernels).
         self.model_structure = {}
         self._workdir = None
+        self._checkpoint_used = None  # checkpoint folder of the last `fit`, removed by `save`
 
     @classmethod
     def from_preset(cls, industry, **overrides):
@@ -129,7 +131,7 @@ class FineTuner:
 
     # ------------------------------------------------------------------ training
 
-    def fit(self, train=None, validation=None, test=None, *, verbose="auto", json_lines=False, callbacks=()):
+    def fit(self, train=None, validation=None, test=None, *, verbose="auto", json_lines=False, callbacks=(), checkpoint=False, resume=False):
         """Fine-tune on `train`, selecting the best epoch on `validation`.
 
         Args:
@@ -142,6 +144,13 @@ class FineTuner:
                 otherwise), 0, 1 or 2.
             json_lines: bool. Print one JSON object per epoch on stdout.
             callbacks: extra Keras callbacks.
+            checkpoint: bool. Save the whole training state after every epoch (and
+                every `training.checkpoint_every_steps` steps) in
+                `checkpoint_directory()`; `save` removes it. `vtune train` sets it.
+            resume: bool. Continue from that checkpoint (implies `checkpoint`):
+                weights, optimizer state, epoch and batch, early-stopping state
+                and history are restored. Without a checkpoint, training starts
+                from the beginning with a warning.
 
         Returns:
             TrainingResult with the per-epoch history and the selected epoch.
@@ -169,9 +178,8 @@ class FineTuner:
             verbose=_keras_verbosity(verbose),
             json_lines=json_lines,
             callbacks=callbacks,
+            checkpoint=self._checkpoint_plan(train, train_y, validation, val_y, checkpoint or resume, resume),
         )
-        # EarlyStopping restored the best weights; the checkpoint file is not needed now.
-        shutil.rmtree(Path(self._workdir) / "checkpoints", ignore_errors=True)
         self.training_result.seconds = time.perf_counter() - started
         baselines = None
         if self.config.output.compare_baseline:
@@ -185,6 +193,23 @@ class FineTuner:
         if test is not None:
             self.test_report = self.evaluate(test, title="Test")
         return self.training_result
+
+    def checkpoint_directory(self):
+        """Return the folder of the training checkpoints (`output.checkpoint_dir` or `RUN_DIR.checkpoint`)."""
+        output = self.config.output
+        return Path(output.checkpoint_dir or f"{Path(output.run_dir)}.checkpoint")
+
+    def _checkpoint_plan(self, train, train_y, validation, val_y, enabled, resume):
+        if not enabled:
+            self._checkpoint_used = None
+            return None
+        self._checkpoint_used = self.checkpoint_directory()
+        return CheckpointPlan(
+            self._checkpoint_used,
+            fingerprint=training_fingerprint(self.config, train.texts, train_y, validation.texts, val_y),
+            resume=resume,
+            every_steps=self.config.training.checkpoint_every_steps,
+        )
 
     def _build_model(self, steps_per_epoch):
         config = self.config
@@ -427,6 +452,10 @@ class FineTuner:
             if self._workdir and (Path(self._workdir) / "logs").is_dir():
                 shutil.copytree(Path(self._workdir) / "logs", staging / "logs", dirs_exist_ok=True)
         logger.info("Saved run to %s", path)
+        # The run is complete: a resume has nothing left to continue.
+        if self._checkpoint_used:
+            shutil.rmtree(self._checkpoint_used, ignore_errors=True)
+            self._checkpoint_used = None
         return path
 
     @classmethod

@@ -82,7 +82,7 @@ class MultiTaskTuner(FineTuner):
 
     # ------------------------------------------------------------------ training
 
-    def fit(self, train=None, validation=None, test=None, *, verbose="auto", json_lines=False, callbacks=()):
+    def fit(self, train=None, validation=None, test=None, *, verbose="auto", json_lines=False, callbacks=(), checkpoint=False, resume=False):
         """Fine-tune every task at once; arguments as for `FineTuner.fit`."""
         started = time.perf_counter()
         config = self.config
@@ -110,8 +110,8 @@ class MultiTaskTuner(FineTuner):
             verbose=_keras_verbosity(verbose),
             json_lines=json_lines,
             callbacks=callbacks,
+            checkpoint=self._checkpoint_plan(train, train_y, validation, val_y, checkpoint or resume, resume),
         )
-        shutil.rmtree(Path(self._workdir) / "checkpoints", ignore_errors=True)
         self.training_result.seconds = time.perf_counter() - started
         self.validation_report = self._report(validation, val_y, title="Validation")
         if config.output.compare_baseline:

@@ -27,6 +27,14 @@ SetOption = typer.Option(
     None, "--set", help="Override any key: KEY=VALUE, repeatable (e.g. --set training.seed=1)."
 )
 QuietOption = typer.Option(False, "--quiet", "-q", help="Print only warnings, errors and results.")
+ResumeOption = typer.Option(
+    False,
+    "--resume",
+    help=(
+        "Continue an interrupted run from its last checkpoint (weights, optimizer, epoch, "
+        "early-stopping state); starts from the beginning when there is none."
+    ),
+)
 JsonOption = typer.Option(False, "--json", help="Print the result as JSON on stdout.")
 TrainJsonOption = typer.Option(
     False, "--json", help="Print one JSON line per epoch and a final JSON line with the metrics on stdout."

@@ -31,10 +31,15 @@ def train(
     ),
     run_dir: Optional[str] = typer.Option(None, "--run-dir", help=options.describe("output.run_dir")),
     set_values: Optional[List[str]] = options.SetOption,
+    resume: bool = options.ResumeOption,
     quiet: bool = options.QuietOption,
     as_json: bool = options.TrainJsonOption,
 ):
     """Fine-tune a backbone and write a run directory (model, metrics, report).
+
+    The training state is saved after every epoch (and every
+    `training.checkpoint_every_steps` steps); after a crash or a kill, the same
+    command with --resume continues where it stopped.
 
     Example: vtune train --config vtune.yaml --epochs 1 --set training.seed=1
     """
@@ -63,7 +68,7 @@ def train(
     tuner = FineTuner(resolved)
     # Keras prints epoch lines on stdout; results alone belong there, so they go to stderr.
     with contextlib.redirect_stdout(sys.stdout if as_json else sys.stderr):
-        tuner.fit(verbose=0 if quiet or as_json else "auto", json_lines=as_json)
+        tuner.fit(verbose=0 if quiet or as_json else "auto", json_lines=as_json, checkpoint=True, resume=resume)
     path = tuner.save()
     _print_result(tuner, path, as_json, quiet)
 

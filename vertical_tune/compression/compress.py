@@ -145,7 +145,6 @@ def _fine_tune(model, *, config, fit_data, result, verbose, json_lines, callback
         json_lines=json_lines,
         callbacks=list(extra_callbacks) + list(callbacks),
     )
-    shutil.rmtree(Path(result._workdir) / "checkpoints", ignore_errors=True)
     return {
         "epochs_run": outcome.epochs_run,
         "best_epoch": outcome.best_epoch,

@@ -5,7 +5,6 @@ import shutil
 import tempfile
 import time
 import weakref
-from pathlib import Path
 
 import keras
 import numpy as np
@@ -124,7 +123,6 @@ def distill(teacher, student_config, *, train=None, validation=None, test=None, 
         + list(callbacks),
         verbose=verbose,
     )
-    shutil.rmtree(Path(student._workdir) / "checkpoints", ignore_errors=True)
 
     student.model = student_model
     student.training_result = _result(history.history, validation_callback.history, timer.seconds, metric)

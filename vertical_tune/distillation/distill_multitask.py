@@ -4,7 +4,6 @@ import shutil
 import tempfile
 import time
 import weakref
-from pathlib import Path
 
 import keras
 import numpy as np
@@ -85,7 +84,6 @@ def distill_multitask(teacher, student_config, *, train=None, validation=None, t
         + list(callbacks),
         verbose=verbose,
     )
-    shutil.rmtree(Path(student._workdir) / "checkpoints", ignore_errors=True)
 
     student.model = student_model
     student.training_result = _result(history.history, validation_callback.history, timer.seconds)

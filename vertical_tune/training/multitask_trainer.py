@@ -13,9 +13,8 @@ from vertical_tune.evaluation.task_evaluation import (
     task_predictions,
 )
 from vertical_tune.evaluation.metrics import UndefinedAUCWarning
-from vertical_tune.training.callbacks import EpochTimer
 from vertical_tune.training.pipeline import make_dataset
-from vertical_tune.training.trainer import TrainingResult, selection_callbacks
+from vertical_tune.training.trainer import TrainingResult, run_fit
 
 SELECTION_LOG = "val_selection_score"
 
@@ -59,7 +58,7 @@ class MultiTaskValidation(keras.callbacks.Callback):
                 logs.update({f"weight_{name}": value for name, value in weights.items()})
 
 
-def fit_multitask(model, train, validation, targets, config, *, workdir, verbose=1, json_lines=False, callbacks=()):
+def fit_multitask(model, train, validation, targets, config, *, workdir, verbose=1, json_lines=False, callbacks=(), checkpoint=None):
     """Fit a compiled `MultiTaskTextModel`, restoring the best validation epoch.
 
     Args:
@@ -69,32 +68,34 @@ def fit_multitask(model, train, validation, targets, config, *, workdir, verbose
         targets: list of TaskTarget.
         config: VTuneConfig.
         workdir: str. Folder for TensorBoard logs and the best checkpoint.
-        verbose, json_lines, callbacks: as for `fit_classifier`.
+        verbose, json_lines, callbacks, checkpoint: as for `fit_classifier`.
 
     Returns:
         TrainingResult whose `best_validation` is the best epoch's selection score
         and per-task metrics.
     """
     training = config.training
-    train_texts, train_y = train
     val_texts, val_y = validation
-    train_ds = make_dataset(train_texts, train_y, batch_size=training.batch_size, shuffle=True, seed=training.seed)
     val_ds = make_dataset(val_texts, batch_size=training.batch_size)
     validation_callback = MultiTaskValidation(val_ds, targets, val_y, config.multitask.selection)
-    timer = EpochTimer()
-    built_in = [timer, validation_callback] + selection_callbacks(SELECTION_LOG, "max", training, workdir, json_lines)
-    history = model.fit(
-        train_ds,
-        epochs=training.epochs,
-        shuffle=False,  # the dataset is already shuffled with the training seed
-        callbacks=built_in + list(callbacks),
+    history, timer = run_fit(
+        model,
+        train,
+        validation_callback,
+        SELECTION_LOG,
+        "max",
+        training,
+        workdir=workdir,
         verbose=verbose,
+        json_lines=json_lines,
+        callbacks=callbacks,
+        checkpoint=checkpoint,
     )
     epochs = validation_callback.history
     scores = [e["selection"]["score"] for e in epochs]
     best = len(scores) - 1 if all(math.isnan(s) for s in scores) else int(np.nanargmax(scores))
     return TrainingResult(
-        history={key: [float(v) for v in values] for key, values in history.history.items()},
+        history=history,
         best_epoch=best + 1,
         best_validation=epochs[best],
         epoch_seconds=[float(s) for s in timer.seconds],

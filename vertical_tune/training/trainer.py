@@ -3,6 +3,8 @@
 import dataclasses
 import math
 import os
+import shutil
+from pathlib import Path
 
 import keras
 import numpy as np
@@ -10,7 +12,8 @@ from sklearn.utils.class_weight import compute_class_weight
 
 from vertical_tune.training.callbacks import EpochTimer, JsonLinesLogger, ValidationMetrics
 from vertical_tune.training.optimizer import build_optimizer
-from vertical_tune.training.pipeline import make_dataset
+from vertical_tune.training.checkpoint import EpochPosition, TrainingCheckpoint
+from vertical_tune.training.pipeline import EpochFeed, make_dataset
 
 
 @dataclasses.dataclass
@@ -48,7 +51,7 @@ def class_weights(y, num_classes, mode):
     return result
 
 
-def fit_classifier(model, train, validation, label_names, training, *, workdir, verbose=1, json_lines=False, callbacks=()):
+def fit_classifier(model, train, validation, label_names, training, *, workdir, verbose=1, json_lines=False, callbacks=(), checkpoint=None):
     """Fit a compiled classifier and restore the weights of the best validation epoch.
 
     Args:
@@ -57,57 +60,119 @@ def fit_classifier(model, train, validation, label_names, training, *, workdir, 
         validation: (texts, class indices) used for selection and early stopping.
         label_names: list of str, in class-index order.
         training: TrainingConfig.
-        workdir: str. Folder for TensorBoard logs and the best checkpoint.
+        workdir: str. Folder for TensorBoard logs.
         verbose: int. Keras verbosity: 1 progress bar, 2 one line per epoch, 0 silent.
         json_lines: bool. Also print one JSON object per epoch on stdout.
         callbacks: extra Keras callbacks, run after the built-in ones.
+        checkpoint: CheckpointPlan or None. Save the training state there after
+            every epoch (and every `every_steps` steps) and resume from it.
 
     Returns:
         TrainingResult.
     """
-    train_texts, train_y = train
     val_texts, val_y = validation
-    train_ds = make_dataset(train_texts, train_y, batch_size=training.batch_size, shuffle=True, seed=training.seed)
     val_ds = make_dataset(val_texts, batch_size=training.batch_size)
-
     validation_metrics = ValidationMetrics(val_ds, val_y, label_names)
-    timer = EpochTimer()
     mode = "min" if training.selection_metric == "loss" else "max"
-    built_in = [timer, validation_metrics] + selection_callbacks(
-        f"val_{training.selection_metric}", mode, training, workdir, json_lines
+    history, timer = run_fit(
+        model,
+        train,
+        validation_metrics,
+        f"val_{training.selection_metric}",
+        mode,
+        training,
+        workdir=workdir,
+        verbose=verbose,
+        json_lines=json_lines,
+        callbacks=callbacks,
+        checkpoint=checkpoint,
+        class_weight=class_weights(np.asarray(train[1]), len(label_names), training.class_weight),
     )
+    return _summarise(history, validation_metrics.history, timer.seconds, training)
 
+
+def run_fit(model, train, validation_callback, monitor, mode, training, *, workdir, verbose, json_lines, callbacks, checkpoint, class_weight=None):
+    """Run `model.fit` with the built-in callbacks, checkpointing and resuming when asked.
+
+    Args:
+        model: compiled Keras model.
+        train: (texts, targets) of the training data.
+        validation_callback: callback that adds `monitor` to the epoch logs and
+            keeps a `history` list of per-epoch metric dicts.
+        monitor: str. The epoch-log key that selects the best epoch.
+        mode: "min" or "max".
+        training: TrainingConfig.
+        workdir, verbose, json_lines, callbacks, checkpoint: as for `fit_classifier`.
+        class_weight: dict or None, Keras `class_weight`.
+
+    Returns:
+        (history dict of per-epoch logs, EpochTimer).
+    """
+    texts, targets = train
+    feed = EpochFeed(texts, targets, batch_size=training.batch_size, seed=training.seed)
+    state = checkpoint.initial_state() if checkpoint else None
+    first_epoch, first_batch = _start_position(state, training.epochs)
+    position = EpochPosition(feed, first_epoch, first_batch)
+    timer = EpochTimer()
+    early_stopping = _early_stopping(monitor, mode, training)
+    built_in = [position, timer, validation_callback, early_stopping]
+    tensorboard_dir = os.path.join(checkpoint.directory if checkpoint else workdir, "logs")
+    built_in.append(keras.callbacks.TensorBoard(tensorboard_dir, write_graph=False, profile_batch=0))
+    if json_lines:
+        built_in.append(JsonLinesLogger())
+    saver = None
+    if checkpoint:
+        saver = TrainingCheckpoint(
+            checkpoint.directory,
+            fingerprint=checkpoint.fingerprint,
+            position=position,
+            early_stopping=early_stopping,
+            validation=validation_callback,
+            timer=timer,
+            every_steps=checkpoint.every_steps,
+            state=state,
+        )
+        built_in.append(saver)
     history = model.fit(
-        train_ds,
+        feed.dataset,
         epochs=training.epochs,
-        shuffle=False,  # the dataset is already shuffled with the training seed
-        class_weight=class_weights(np.asarray(train_y), len(label_names), training.class_weight),
+        initial_epoch=first_epoch,
+        shuffle=False,  # `EpochFeed` shuffles each epoch with the training seed
+        class_weight=class_weight,
         callbacks=built_in + list(callbacks),
         verbose=verbose,
     )
-    return _summarise(history.history, validation_metrics.history, timer.seconds, training)
+    logs = saver.history if saver else history.history
+    if checkpoint and Path(checkpoint.directory, "logs").is_dir() and workdir:
+        shutil.copytree(Path(checkpoint.directory, "logs"), Path(workdir, "logs"), dirs_exist_ok=True)
+    return {key: [float(v) for v in values] for key, values in logs.items()}, timer
+
+
+def _start_position(state, epochs):
+    if state is None:
+        return 0, 0
+    if state["finished"]:
+        return epochs, 0
+    return state["epoch"], state["batch"]
+
+
+def _early_stopping(monitor, mode, training):
+    patience = training.early_stopping_patience
+    return keras.callbacks.EarlyStopping(
+        monitor=monitor,
+        mode=mode,
+        patience=training.epochs if patience is None else patience,
+        restore_best_weights=True,
+    )
 
 
 def selection_callbacks(monitor, mode, training, workdir, json_lines):
-    """Early stopping with best-weight restore, best checkpoint, TensorBoard and JSON lines.
+    """Early stopping with best-weight restore, TensorBoard and JSON lines.
 
     They must run after the callback that adds `monitor` to the epoch logs.
     """
-    patience = training.early_stopping_patience
     callbacks = [
-        keras.callbacks.EarlyStopping(
-            monitor=monitor,
-            mode=mode,
-            patience=training.epochs if patience is None else patience,
-            restore_best_weights=True,
-        ),
-        keras.callbacks.ModelCheckpoint(
-            os.path.join(workdir, "checkpoints", "best.weights.h5"),
-            monitor=monitor,
-            mode=mode,
-            save_best_only=True,
-            save_weights_only=True,
-        ),
+        _early_stopping(monitor, mode, training),
         keras.callbacks.TensorBoard(os.path.join(workdir, "logs"), write_graph=False, profile_batch=0),
     ]
     if json_lines:
