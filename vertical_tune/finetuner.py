@@ -131,7 +131,7 @@ class FineTuner:
 
     # ------------------------------------------------------------------ training
 
-    def fit(self, train=None, validation=None, test=None, *, verbose="auto", json_lines=False, callbacks=(), checkpoint=False, resume=False):
+    def fit(self, train=None, validation=None, test=None, *, verbose="auto", json_lines=False, callbacks=(), checkpoint=False, resume=False, warm_start=None):
         """Fine-tune on `train`, selecting the best epoch on `validation`.
 
         Args:
@@ -151,6 +151,9 @@ class FineTuner:
                 weights, optimizer state, epoch and batch, early-stopping state
                 and history are restored. Without a checkpoint, training starts
                 from the beginning with a warning.
+            warm_start: str, Path or None. A run directory whose model (weights and
+                head) training starts from instead of the pretrained backbone, e.g.
+                the champion of a retrain. Its labels must match the data's.
 
         Returns:
             TrainingResult with the per-epoch history and the selected epoch.
@@ -158,13 +161,15 @@ class FineTuner:
         started = time.perf_counter()
         train, validation, test = self._prepare_splits(train, validation, test)
         self.labels = LabelVocabulary.from_spec(self.config.task.labels, train.labels)
+        if warm_start is not None:
+            self.labels = _warm_start_labels(warm_start, self.labels)
         train_y = self.labels.encode(train.labels, source=train.source)
         val_y = self.labels.encode(validation.labels, source=validation.source)
         self.data_summary = summarise_data(train, validation, test, self.labels)
         logger.info("Training on %d rows, validating on %d rows.", len(train), len(validation))
 
         keras.utils.set_random_seed(self.config.training.seed)
-        self._build_model(steps_per_epoch=-(-len(train) // self.config.training.batch_size))
+        self._build_model(steps_per_epoch=-(-len(train) // self.config.training.batch_size), warm_start=warm_start)
         self._workdir = tempfile.mkdtemp(prefix="vtune-")
         # TensorBoard logs wait here until `save`; the folder goes when the tuner does.
         weakref.finalize(self, shutil.rmtree, self._workdir, ignore_errors=True)
@@ -211,12 +216,16 @@ class FineTuner:
             every_steps=self.config.training.checkpoint_every_steps,
         )
 
-    def _build_model(self, steps_per_epoch):
+    def _build_model(self, steps_per_epoch, warm_start=None):
         config = self.config
         if config.training.mixed_precision:
             keras.mixed_precision.set_global_policy("mixed_float16")
         try:
             with get_strategy(config.training.distribution).scope():
+                if warm_start is not None:
+                    self.model = load_model_file(Path(warm_start) / "model.keras", read_structure(warm_start))
+                    compile_classifier(self.model, config.training, steps_per_epoch)
+                    return
                 backbone = resolve_backbone(config.backbone.preset, strip_accents=config.backbone.strip_accents)
                 self.model = build_text_classifier(
                     backbone,
@@ -508,6 +517,23 @@ class FineTuner:
 def load(path):
     """Load a run directory into a `FineTuner` ready for `predict` and `evaluate`."""
     return FineTuner.load(path)
+
+
+def _warm_start_labels(run, labels):
+    """Return the label vocabulary of run directory `run`, which must match `labels`."""
+    run = run_directory.check_run_directory(run)
+    previous = LabelVocabulary.from_dict(run_directory.read_json(run / "label_map.json"), source=str(run))
+    if previous.names != labels.names:
+        raise DataError(
+            format_error(
+                "The labels of the data differ from those of the model training starts from.",
+                where=str(run / "label_map.json"),
+                received=f"data labels {labels.names}, model labels {previous.names}",
+                expected="the same labels in the same order",
+                fix="Train from the backbone instead (`retrain.start_from: backbone`), or fix the labels of the new data.",
+            )
+        )
+    return previous
 
 
 def _no_data_error(role):

@@ -1,10 +1,13 @@
 """Console output: results on stdout, diagnostics on stderr, plain lines when not interactive."""
 
+import contextlib
 import json
 import logging
 import sys
+from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 
 # Piped output gets wide tables, so key names and paths are not cut at 80 columns.
 _PIPE_WIDTH = 200
@@ -13,7 +16,8 @@ stderr = Console(stderr=True, soft_wrap=True, width=None if sys.stderr.isatty() 
 
 
 def print_error(message):
-    stderr.print(f"[bold red]Error:[/bold red] {message}", highlight=False, markup=True, soft_wrap=True)
+    # The message is escaped: a value such as `[x]` in it must print as it is.
+    stderr.print(f"[bold red]Error:[/bold red] {escape(str(message))}", highlight=False, markup=True, soft_wrap=True)
 
 
 def print_json(data, indent=2):
@@ -35,3 +39,31 @@ def configure_logging(quiet=False):
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
     root.addHandler(handler)
     root.propagate = False
+
+
+@contextlib.contextmanager
+def log_to_file(path):
+    """Also write `vertical_tune` logs (INFO and up) to `path` while the block runs.
+
+    The folder is created when missing; lines are appended, so one file keeps the
+    history of every scheduled job.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handler = logging.FileHandler(path, encoding="utf-8")
+    handler.setLevel(logging.INFO)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(process)d %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger("vertical_tune")
+    previous_level = root.level
+    root.setLevel(min(previous_level or logging.INFO, logging.INFO))
+    for other in root.handlers:
+        # The console keeps the level the user asked for (`--quiet` shows warnings only).
+        if other.level == logging.NOTSET:
+            other.setLevel(previous_level or logging.INFO)
+    root.addHandler(handler)
+    try:
+        yield path
+    finally:
+        root.removeHandler(handler)
+        handler.close()
+        root.setLevel(previous_level)

@@ -1,0 +1,102 @@
+"""`vtune retrain` end to end on the tiny backbone: first model, nothing to do, gate, lock."""
+
+import json
+
+import pytest
+import yaml
+
+from tests.cli.test_cli import run_cli
+from tests.helpers import TINY_TRAINING, sentiment_frame
+from vertical_tune.registry import Registry
+from vertical_tune.retrain.exit_codes import RetrainExit
+from vertical_tune.retrain.lock import ProjectLock
+
+
+def write_project(root, preset, **retrain):
+    sentiment_frame(20, seed=0).to_csv(root / "train.csv", index=False)
+    sentiment_frame(6, seed=1).to_csv(root / "validation.csv", index=False)
+    (root / "incoming").mkdir(exist_ok=True)
+    config = {
+        "industry": "finance",
+        "task": {"labels": "from_data"},
+        "data": {"train": "train.csv", "validation": "validation.csv"},
+        "backbone": {"preset": preset, "sequence_length": 16},
+        "normalization": {"profile": "general"},
+        "training": {**TINY_TRAINING, "epochs": 3},
+        "output": {"run_dir": "runs/latest", "compare_baseline": False},
+        "retrain": {"incoming": "incoming", **retrain},
+    }
+    (root / "vtune.yaml").write_text(yaml.safe_dump(config), encoding="utf-8")
+    return root / "vtune.yaml"
+
+
+def retrain(capsys, config, *extra):
+    return run_cli(capsys, "retrain", "--config", config, "--json", *extra)
+
+
+def decisions(root):
+    lines = (root / "logs" / "decisions.jsonl").read_text(encoding="utf-8").splitlines()
+    return [json.loads(line) for line in lines]
+
+
+def test_first_run_promotes_then_nothing_to_do_then_gate(capsys, tiny_preset, tmp_path):
+    config = write_project(tmp_path, tiny_preset, gate={"margin": 0.5})
+    code, out, err = retrain(capsys, config)
+    assert code == RetrainExit.PROMOTED, err
+    record = json.loads(out.strip().splitlines()[-1])
+    assert record["outcome"] == "promoted" and record["challenger"]["version"] == 1
+    registry = Registry(tmp_path / "registry")
+    assert registry.aliases()["champion"] == 1
+    assert (registry.get("champion").path / "retrain" / "decision.json").is_file()
+    assert "Promoted v1" in (tmp_path / "logs" / "retrain.log").read_text(encoding="utf-8")
+    assert not list((tmp_path / "runs").glob("retrain-*")), "the local challenger copy is removed"
+
+    code, out, _ = retrain(capsys, config)
+    assert code == RetrainExit.NOTHING_TO_DO
+    assert json.loads(out)["outcome"] == "nothing_to_do"
+
+    # New rows arrive; the margin of 0.5 cannot be met, so the champion stays.
+    sentiment_frame(5, seed=7).to_csv(tmp_path / "incoming" / "week-2.csv", index=False)
+    code, out, err = retrain(capsys, config)
+    assert code == RetrainExit.KEPT_CHAMPION, err
+    record = json.loads(out.strip().splitlines()[-1])
+    assert record["outcome"] == "kept_champion"
+    assert not record["gate"]["promote"]
+    assert any("margin" in reason for reason in record["gate"]["reasons"])
+    assert record["data"]["rows"]["evaluation_new"] == 3  # 20% of 15 new rows
+    assert registry.aliases() == {"champion": 1, "challenger": 2}
+    assert [d["outcome"] for d in decisions(tmp_path)] == ["promoted", "nothing_to_do", "kept_champion"]
+    assert [d["record"]["outcome"] for d in registry.decisions()] == ["kept_champion", "promoted"]
+
+    # The files were used: the next run has nothing to do.
+    code, _, _ = retrain(capsys, config)
+    assert code == RetrainExit.NOTHING_TO_DO
+
+
+def test_a_second_job_exits_at_once_while_the_lock_is_held(capsys, tiny_preset, tmp_path):
+    config = write_project(tmp_path, tiny_preset)
+    with ProjectLock(tmp_path / "registry" / "retrain.lock"):
+        code, _, err = retrain(capsys, config)
+    assert code == RetrainExit.LOCKED
+    assert "Another retrain job holds the lock" in err
+    assert "--wait" in err
+
+
+def test_stale_lock_of_a_killed_job_is_cleared(tmp_path, caplog):
+    lock = tmp_path / "retrain.lock"
+    # The note a killed holder leaves behind; the OS released its flock.
+    (tmp_path / "retrain.lock.json").write_text(json.dumps({"pid": 999999, "host": "h", "started": "t"}))
+    with ProjectLock(lock) as held:
+        assert held.stale["pid"] == 999999
+    assert "stale retrain lock" in caplog.text
+    assert not (tmp_path / "retrain.lock.json").exists()
+
+
+def test_missing_evaluation_file_is_a_config_error(capsys, tiny_preset, tmp_path):
+    config = write_project(tmp_path, tiny_preset)
+    data = yaml.safe_load(config.read_text())
+    data["data"].pop("validation")
+    config.write_text(yaml.safe_dump(data))
+    code, _, err = retrain(capsys, config)
+    assert code == RetrainExit.BAD_INPUT
+    assert "retrain.evaluation" in err
