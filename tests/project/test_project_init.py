@@ -10,6 +10,7 @@ import yaml
 from vertical_tune.config.schema import VTuneConfig
 from vertical_tune.errors import ConfigError, ProjectError
 from vertical_tune.project.init import init_project, project_config
+from vertical_tune.schedule.render import job_name
 
 INDUSTRIES = ["finance", "medical", "retail"]
 
@@ -21,6 +22,18 @@ PROJECT_FILES = [
     "data/validation.csv",
     "data/NOTICE.md",
 ]
+
+
+def project_files(directory):
+    """Return PROJECT_FILES and the schedule job files, whose names contain the folder name."""
+    job = job_name(directory)
+    return PROJECT_FILES + [
+        "schedule/crontab",
+        f"schedule/{job}.service",
+        f"schedule/{job}.timer",
+        "schedule/cronjob.yaml",
+        f"schedule/{job.replace('-', '_')}.py",
+    ]
 
 
 def relative_files(directory):
@@ -40,8 +53,8 @@ def projects(tmp_path_factory):
 def test_init_writes_project_files(projects, industry):
     directory, written = projects[industry]
 
-    assert [path.relative_to(directory).as_posix() for path in written] == PROJECT_FILES
-    assert relative_files(directory) == sorted(PROJECT_FILES)
+    assert [path.relative_to(directory).as_posix() for path in written] == project_files(directory)
+    assert relative_files(directory) == sorted(project_files(directory))
 
 
 @pytest.mark.parametrize("industry", INDUSTRIES)
@@ -143,6 +156,8 @@ def test_readme_lists_next_commands(projects, industry):
         f"vtune evaluate runs/{industry} --data data/validation.csv",
         f"vtune predict runs/{industry} --input data/validation.csv --output predictions.csv",
         "vtune config show --config vtune.yaml",
+        "vtune retrain --config vtune.yaml",
+        "vtune schedule --config vtune.yaml",
         "--backbone hub",
         "backbone.preset",
         "data/NOTICE.md",
@@ -204,7 +219,7 @@ def test_init_force_overwrites(tmp_path):
     assert existing in written
     assert existing.read_text("utf-8").startswith("# vtune.yaml of a medical project")
     assert (tmp_path / "notes.txt").read_text("utf-8") == "keep\n"
-    assert relative_files(tmp_path) == sorted(PROJECT_FILES + ["notes.txt"])
+    assert relative_files(tmp_path) == sorted(project_files(tmp_path) + ["notes.txt"])
 
 
 def test_init_creates_missing_parents(tmp_path):

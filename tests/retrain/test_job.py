@@ -100,3 +100,60 @@ def test_missing_evaluation_file_is_a_config_error(capsys, tiny_preset, tmp_path
     code, _, err = retrain(capsys, config)
     assert code == RetrainExit.BAD_INPUT
     assert "retrain.evaluation" in err
+
+
+class Killed(BaseException):
+    """Stands for SIGKILL: not an Exception, so nothing in the job handles it."""
+
+
+def test_resume_continues_an_interrupted_job(capsys, tiny_preset, tmp_path, monkeypatch):
+    from vertical_tune.finetuner import FineTuner
+
+    config = write_project(tmp_path, tiny_preset)
+    original_save = FineTuner.save
+
+    def die(*args, **kwargs):
+        raise Killed()
+
+    # Killed after training, before the run is saved: the checkpoint says "finished".
+    monkeypatch.setattr(FineTuner, "save", die)
+    with pytest.raises(Killed):
+        retrain(capsys, config)
+    job = json.loads((tmp_path / "registry" / "retrain-job.json").read_text())
+    assert job["stage"] == "training"
+    assert (tmp_path / "runs" / f"retrain-{job['job']}.checkpoint" / "state.json").is_file()
+
+    # Killed while promoting: the challenger is registered, the champion alias unset.
+    monkeypatch.setattr(FineTuner, "save", original_save)
+    monkeypatch.setattr(Registry, "promote", die)
+    with pytest.raises(Killed):
+        retrain(capsys, config, "--resume")
+    registry = Registry(tmp_path / "registry")
+    assert "champion" not in registry.aliases()
+    assert json.loads((tmp_path / "registry" / "retrain-job.json").read_text())["stage"] == "registered"
+
+    monkeypatch.undo()
+    code, out, err = retrain(capsys, config, "--resume")
+    assert code == RetrainExit.PROMOTED, err
+    assert registry.aliases()["champion"] == 1
+    assert len(registry.versions()) == 1, "the resumed job registers its challenger once"
+    assert not (tmp_path / "registry" / "retrain-job.json").exists()
+
+
+def test_without_resume_an_interrupted_job_is_replaced(capsys, tiny_preset, tmp_path, monkeypatch, caplog):
+    from vertical_tune.finetuner import FineTuner
+
+    config = write_project(tmp_path, tiny_preset)
+
+    def die(*args, **kwargs):
+        raise Killed()
+
+    monkeypatch.setattr(FineTuner, "save", die)
+    with pytest.raises(Killed):
+        retrain(capsys, config)
+    first = json.loads((tmp_path / "registry" / "retrain-job.json").read_text())["job"]
+    monkeypatch.undo()
+    code, out, _ = retrain(capsys, config)
+    assert code == RetrainExit.PROMOTED
+    assert json.loads(out.strip().splitlines()[-1])["job"] != first
+    assert not (tmp_path / "runs" / f"retrain-{first}.checkpoint").exists()

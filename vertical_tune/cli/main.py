@@ -5,7 +5,18 @@ import sys
 
 import typer
 
-from vertical_tune.cli import compress_command, config_commands, distill_command, export_command, init_command, presets_commands, run_commands
+from vertical_tune.cli import (
+    compress_command,
+    config_commands,
+    distill_command,
+    export_command,
+    init_command,
+    presets_commands,
+    registry_commands,
+    retrain_command,
+    run_commands,
+    schedule_command,
+)
 from vertical_tune.cli.output import print_error
 
 app = typer.Typer(
@@ -39,8 +50,11 @@ app.command("predict")(run_commands.predict)
 app.command("distill")(distill_command.distill)
 app.command("export")(export_command.export)
 app.command("compress")(compress_command.compress)
+app.command("retrain")(retrain_command.retrain)
+app.command("schedule")(schedule_command.schedule)
 app.add_typer(config_commands.app, name="config")
 app.add_typer(presets_commands.app, name="presets")
+app.add_typer(registry_commands.app, name="registry")
 
 
 def main(argv=None):

@@ -1,7 +1,8 @@
 """Render a new project for one industry (`vtune init`).
 
 A project contains `vtune.yaml` (the resolved config, every key commented), sample
-data with its NOTICE, a README and a notebook. Templates are read through
+data with its NOTICE, a README, a notebook, and in `schedule/` the job files that run
+`vtune retrain` weekly under cron, systemd, Kubernetes or Airflow. Templates are read through
 `vertical_tune.resources.package_folder`, so rendering works from an installed wheel
 as well as from a source checkout.
 """
@@ -21,6 +22,7 @@ from vertical_tune.config.schema import VTuneConfig
 from vertical_tune.resources import package_folder
 from vertical_tune.errors import ProjectError, format_error
 from vertical_tune.project.config_yaml import render_config_yaml
+from vertical_tune.schedule.render import DEFAULT_CRON, render_schedule, schedule_context, target_files
 
 _TEMPLATES_PACKAGE = "vertical_tune.templates"
 
@@ -30,6 +32,7 @@ VALIDATION_FILE = "data/validation.csv"
 NOTICE_FILE = "data/NOTICE.md"
 README_FILE = "README.md"
 NOTEBOOK_FILE = "notebook.ipynb"
+SCHEDULE_DIR = "schedule"
 
 # Files copied unchanged from templates/data/<industry>/, keyed by project path.
 _SAMPLE_FILES = {
@@ -65,7 +68,7 @@ def init_project(industry, directory, *, force=False, variant=None):
     """
     directory = pathlib.Path(directory)
     config = project_config(industry, variant)
-    files = render_project(industry, config, variant=variant)
+    files = render_project(industry, config, variant=variant, directory=directory)
     _check_targets(directory, files, force=force)
     return _write_files(directory, files)
 
@@ -84,8 +87,11 @@ def project_config(industry, variant=None):
     return config
 
 
-def render_project(industry, config, *, variant=None):
+def render_project(industry, config, *, variant=None, directory="."):
     """Render the project files in memory.
+
+    `directory` is where the project will be written. The schedule job files contain
+    its absolute path, because a scheduler starts them outside the project.
 
     Returns:
         dict mapping each project-relative POSIX path to the file's bytes.
@@ -94,6 +100,7 @@ def render_project(industry, config, *, variant=None):
     sample_files = _read_sample_files(templates, industry)
     _check_sample_columns(industry, variant, config, sample_files[TRAIN_FILE])
     context = _template_context(templates, industry, config, sample_files)
+    schedule_files, context["schedule_files"] = _render_schedule_files(directory, config)
 
     command = f"vtune init --industry {industry}" + (f" --{variant}" if variant else "")
     config_text = (
@@ -109,7 +116,23 @@ def render_project(industry, config, *, variant=None):
         NOTEBOOK_FILE: notebook_text.encode("utf-8"),
     }
     files.update(sample_files)
+    files.update(schedule_files)
     return files
+
+
+def _render_schedule_files(directory, config):
+    """Render the retrain job of every scheduler, on the default weekly schedule.
+
+    Returns:
+        `(files, names)`: project path to bytes, and the file names of each target.
+    """
+    context = schedule_context(
+        pathlib.Path(directory).resolve() / CONFIG_FILE, DEFAULT_CRON, log_file=config.retrain.log_file
+    )
+    files = {
+        f"{SCHEDULE_DIR}/{name}": text.encode("utf-8") for name, text in render_schedule(context).items()
+    }
+    return files, target_files(context)
 
 
 def _read_sample_files(templates, industry):
