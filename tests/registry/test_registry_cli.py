@@ -34,7 +34,7 @@ def filled(tmp_path):
 def test_registry_help_lists_commands(capsys):
     code, out, _ = run_cli(capsys, "registry", "--help")
     assert code == 0
-    for command in ("list", "show", "promote", "rollback", "decisions", "gc"):
+    for command in ("list", "show", "register", "promote", "rollback", "decisions", "gc"):
         assert command in out
 
 
@@ -188,3 +188,27 @@ def test_no_registry_given(capsys, tmp_path, monkeypatch):
     assert code == 2
     assert "No registry given" in err
     assert "--registry PATH" in err
+
+
+def test_register_creates_registry(capsys, tmp_path):
+    run = make_run(tmp_path / "run", macro_f1=0.8)
+    train = tmp_path / "train.csv"
+    train.write_text("text,label\ngood,positive\n", encoding="utf-8")
+    config = (run / "config.yaml").read_text(encoding="utf-8")
+    (run / "config.yaml").write_text(config.replace("train: null", f"train: {train}"), encoding="utf-8")
+    code, out, err = run_cli(
+        capsys, "registry", "register", run, "--registry", tmp_path / "new", "--alias", "champion", "--json"
+    )
+    assert code == 0, err
+    info = json.loads(out)
+    assert info["version"] == 1
+    assert info["aliases"] == ["champion"]
+    assert info["data_fingerprint"]["train"]["sha256"] is not None
+    assert info["data_fingerprint"]["train"]["rows"] == 40
+
+
+def test_register_incomplete_run_fails(capsys, tmp_path):
+    (tmp_path / "half").mkdir()
+    code, _, err = run_cli(capsys, "registry", "register", tmp_path / "half", "--registry", tmp_path / "reg")
+    assert code == 2
+    assert "incomplete" in err

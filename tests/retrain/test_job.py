@@ -39,12 +39,13 @@ def decisions(root):
     return [json.loads(line) for line in lines]
 
 
-def test_first_run_promotes_then_nothing_to_do_then_gate(capsys, tiny_preset, tmp_path):
+def test_retrain_promote_skip_reject(capsys, tiny_preset, tmp_path):
     config = write_project(tmp_path, tiny_preset, gate={"margin": 0.5})
     code, out, err = retrain(capsys, config)
     assert code == RetrainExit.PROMOTED, err
     record = json.loads(out.strip().splitlines()[-1])
-    assert record["outcome"] == "promoted" and record["challenger"]["version"] == 1
+    assert record["outcome"] == "promoted"
+    assert record["challenger"]["version"] == 1
     registry = Registry(tmp_path / "registry")
     assert registry.aliases()["champion"] == 1
     assert (registry.get("champion").path / "retrain" / "decision.json").is_file()
@@ -73,7 +74,7 @@ def test_first_run_promotes_then_nothing_to_do_then_gate(capsys, tiny_preset, tm
     assert code == RetrainExit.NOTHING_TO_DO
 
 
-def test_a_second_job_exits_at_once_while_the_lock_is_held(capsys, tiny_preset, tmp_path):
+def test_retrain_locked_exits_at_once(capsys, tiny_preset, tmp_path):
     config = write_project(tmp_path, tiny_preset)
     with ProjectLock(tmp_path / "registry" / "retrain.lock"):
         code, _, err = retrain(capsys, config)
@@ -82,7 +83,7 @@ def test_a_second_job_exits_at_once_while_the_lock_is_held(capsys, tiny_preset, 
     assert "--wait" in err
 
 
-def test_stale_lock_of_a_killed_job_is_cleared(tmp_path, caplog):
+def test_stale_lock_is_cleared(tmp_path, caplog):
     lock = tmp_path / "retrain.lock"
     # The note a killed holder leaves behind; the OS released its flock.
     (tmp_path / "retrain.lock.json").write_text(json.dumps({"pid": 999999, "host": "h", "started": "t"}))
@@ -92,7 +93,7 @@ def test_stale_lock_of_a_killed_job_is_cleared(tmp_path, caplog):
     assert not (tmp_path / "retrain.lock.json").exists()
 
 
-def test_missing_evaluation_file_is_a_config_error(capsys, tiny_preset, tmp_path):
+def test_retrain_missing_evaluation_file(capsys, tiny_preset, tmp_path):
     config = write_project(tmp_path, tiny_preset)
     data = yaml.safe_load(config.read_text())
     data["data"].pop("validation")
@@ -106,7 +107,7 @@ class Killed(BaseException):
     """Stands for SIGKILL: not an Exception, so nothing in the job handles it."""
 
 
-def test_resume_continues_an_interrupted_job(capsys, tiny_preset, tmp_path, monkeypatch):
+def test_retrain_resume_after_kill(capsys, tiny_preset, tmp_path, monkeypatch):
     from vertical_tune.finetuner import FineTuner
 
     config = write_project(tmp_path, tiny_preset)
@@ -140,7 +141,7 @@ def test_resume_continues_an_interrupted_job(capsys, tiny_preset, tmp_path, monk
     assert not (tmp_path / "registry" / "retrain-job.json").exists()
 
 
-def test_without_resume_an_interrupted_job_is_replaced(capsys, tiny_preset, tmp_path, monkeypatch, caplog):
+def test_retrain_without_resume_restarts(capsys, tiny_preset, tmp_path, monkeypatch, caplog):
     from vertical_tune.finetuner import FineTuner
 
     config = write_project(tmp_path, tiny_preset)

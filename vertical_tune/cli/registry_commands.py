@@ -1,7 +1,7 @@
 """`vtune registry`: list and inspect model versions, move the champion, read retrain decisions."""
 
 from pathlib import Path
-from typing import Optional
+from typing import List, Optional
 
 import typer
 
@@ -90,6 +90,38 @@ def show_command(
     stdout.print(table)
 
 
+@app.command("register")
+def register_command(
+    run: Path = typer.Argument(..., help="A finished run directory (`vtune train`, `compress`, `distill`)."),
+    note: Optional[str] = typer.Option(None, "--note", help="Free text shown by `vtune registry list`."),
+    alias: Optional[List[str]] = typer.Option(
+        None, "--alias", help="Point this alias at the new version, e.g. champion; repeatable."
+    ),
+    registry: Optional[Path] = RegistryOption,
+    config: Optional[Path] = options.ConfigOption,
+    as_json: bool = options.JsonOption,
+):
+    """Copy a run into the registry as the next version; the registry is created when missing.
+
+    The data fingerprint (SHA-256 and row count of each data file the run used) is
+    stored with it. Example: vtune registry register runs/finance --alias champion
+    """
+    from vertical_tune.retrain.incoming import run_data_fingerprint
+    from vertical_tune.run_directory import check_run_directory
+
+    check_run_directory(run)
+    store = open_registry(registry, config, create=True)
+    info = store.register(run, data_fingerprint=run_data_fingerprint(run), note=note)
+    for name in alias or []:
+        store.set_alias(name, info.version, reason=note or f"registered from {run}")
+    info = store.get(info.version)
+    if as_json:
+        print_json(info.to_dict())
+        return
+    aliases = f" ({', '.join(info.aliases)})" if info.aliases else ""
+    stdout.print(f"Registered {run} as {info.name}{aliases} in {store.path}", highlight=False, markup=False)
+
+
 @app.command("promote")
 def promote_command(
     version: str = typer.Argument(..., help="The version to promote (3 or v3), or an alias."),
@@ -166,21 +198,22 @@ def gc_command(
     stdout.print(f"Removed {len(removed)} unreferenced folder(s).", highlight=False, markup=False)
 
 
-def open_registry(registry, config):
+def open_registry(registry, config, *, create=False):
     """Open the registry named by --registry, or else by `registry.path` of the config.
 
     Args:
         registry: Path or None. The --registry option; it wins over the config.
         config: Path or None. The --config option; `./vtune.yaml` is used when it exists.
+        create: bool. Create the registry when it does not exist (`register` only).
 
     Returns:
-        Registry. It must exist already: these commands never create one.
+        Registry. Without `create` it must exist already, so a mistyped path fails.
     """
     from vertical_tune.errors import RegistryError, format_error
     from vertical_tune.registry import Registry
 
     if registry is not None:
-        return Registry.open(registry)
+        return Registry.open(registry, create=create)
     config = options.default_config(config)
     if config is None:
         raise RegistryError(
@@ -192,7 +225,7 @@ def open_registry(registry, config):
         )
     from vertical_tune.config.loader import load_config
 
-    return Registry.open(load_config(config).registry.path)
+    return Registry.open(load_config(config).registry.path, create=create)
 
 
 def _print_change(change, as_json):

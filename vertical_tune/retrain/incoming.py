@@ -81,3 +81,28 @@ def hold_out(data, fraction, *, seed):
     stratify = labels if counts.min() >= 2 and size >= len(counts) and len(data) - size >= len(counts) else None
     kept, held = train_test_split(indices, test_size=size, random_state=seed, stratify=stratify)
     return data.subset(sorted(kept)), data.subset(sorted(held))
+
+
+def run_data_fingerprint(run_dir):
+    """Return {role: {path, sha256, rows}} for the data files a run directory was trained on.
+
+    Paths come from the run's `config.yaml`, row counts from its `metrics.json`; a
+    file that no longer exists (or a `tfds:` source) gets no hash.
+    """
+    import json
+
+    import yaml
+
+    run_dir = Path(run_dir)
+    config = yaml.safe_load((run_dir / "config.yaml").read_text(encoding="utf-8")) or {}
+    metrics_path = run_dir / "metrics.json"
+    summary = json.loads(metrics_path.read_text(encoding="utf-8")).get("data", {}) if metrics_path.is_file() else {}
+    fingerprint = {}
+    for role in ("train", "validation", "test"):
+        source = (config.get("data") or {}).get(role)
+        if not source:
+            continue
+        path = Path(str(source))
+        rows = (summary.get(role) or {}).get("rows")
+        fingerprint[role] = DataFile(str(source), sha256_of(path) if path.is_file() else None, rows).to_dict()
+    return fingerprint

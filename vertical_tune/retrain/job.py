@@ -43,7 +43,7 @@ LOCK_FILE = "retrain.lock"
 
 @dataclasses.dataclass
 class RetrainOutcome:
-    """How a retrain ended: the exit code, one sentence, and the decision record."""
+    """Result of a retrain: the exit code, a one-sentence message and the decision record."""
 
     exit_code: RetrainExit
     message: str
@@ -83,6 +83,14 @@ class _RetrainJob:
 
     def run(self):
         config = self.config
+        if config.is_multitask:
+            raise ConfigError(
+                format_error(
+                    "`vtune retrain` trains single-task models; this config defines `tasks`.",
+                    where="tasks",
+                    fix="Retrain a multi-task model with `vtune train --resume` and `vtune registry promote` for now.",
+                )
+            )
         _require(config.data.train, "data.train", "the training file the first model learns from")
         evaluation_file = config.retrain.evaluation or config.data.validation
         _require(evaluation_file, "retrain.evaluation", "a fixed evaluation file (or set `data.validation`)")
@@ -148,6 +156,7 @@ class _RetrainJob:
             part = tuner._load(data_file.path, role="train")
             data_file.rows = len(part)
             new.append(part)
+
         if champion is None:
             # The first model learns from everything; there is nothing to compare with.
             before, new_data, held_out = None, None, None
@@ -162,9 +171,12 @@ class _RetrainJob:
             if new_data is not None:
                 held_in, held_out = incoming.hold_out(new_data, config.retrain.holdout, seed=config.data.split.seed)
             pool = incoming.concatenate([*before_parts, held_in], "training pool")
+
+        # The epoch is selected on part of the pool, never on the evaluation set.
         train, validation, _ = stratified_split(
             pool, validation=config.data.split.validation, seed=config.data.split.seed
         )
+
         fixed = tuner._load(evaluation_file, role="validation")
         evaluation = incoming.concatenate([fixed, held_out], "evaluation set")
         logger.info(

@@ -1,6 +1,6 @@
 """The progress note of a retrain job, so `vtune retrain --resume` can continue it.
 
-`retrain-job.json` in the registry folder says which job runs, where its
+`retrain-job.json` in the registry folder records which job runs, where its
 challenger run goes and how far it got (`training`, then `registered` with the
 version and the decision). It is replaced atomically at each step and removed
 when the job ends.
@@ -71,7 +71,7 @@ class JobState:
         os.replace(temporary, self.path)
 
     def clear(self):
-        """The job ended: remove the note and the local challenger run (the registry keeps a copy)."""
+        """Remove the note and the local challenger run of an ended job (the registry keeps a copy)."""
         discard_run(self.data["run_dir"])
         self.path.unlink(missing_ok=True)
 

@@ -2,7 +2,7 @@
 
 Keras' `BackupAndRestore` saves weights and the epoch number, but a resumed run
 would then differ from an uninterrupted one: it restarts a half-done epoch from
-its first batch, forgets the early-stopping state (best value, patience, best
+its first batch, loses the early-stopping state (best value, patience, best
 weights) and the per-epoch history, and a kill during the write corrupts the only
 copy. `TrainingCheckpoint` saves all of that, writing every file under a new name
 and switching to it with one atomic rename of `state.json`.
@@ -45,7 +45,7 @@ def fingerprint(*parts):
 
 @dataclasses.dataclass
 class CheckpointPlan:
-    """Where a `fit` keeps its checkpoints and whether it continues from them.
+    """Checkpoint settings of one `fit`: the folder, the fingerprint, and whether to resume.
 
     Args:
         directory: str or Path. The checkpoint folder.
