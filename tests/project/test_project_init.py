@@ -33,6 +33,7 @@ def project_files(directory):
         f"schedule/{job}.timer",
         "schedule/cronjob.yaml",
         f"schedule/{job.replace('-', '_')}.py",
+        "data/incoming/README.md",
     ]
 
 

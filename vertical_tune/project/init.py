@@ -28,6 +28,8 @@ _TEMPLATES_PACKAGE = "vertical_tune.templates"
 
 CONFIG_FILE = "vtune.yaml"
 TRAIN_FILE = "data/train.csv"
+# New labelled files for `vtune retrain` arrive here; the README inside says how.
+INCOMING_DIR = "data/incoming"
 VALIDATION_FILE = "data/validation.csv"
 NOTICE_FILE = "data/NOTICE.md"
 README_FILE = "README.md"
@@ -84,6 +86,7 @@ def project_config(industry, variant=None):
     config.data.train = TRAIN_FILE
     config.data.validation = VALIDATION_FILE
     config.output.run_dir = f"runs/{industry}"
+    config.retrain.incoming = INCOMING_DIR
     return config
 
 
@@ -117,6 +120,7 @@ def render_project(industry, config, *, variant=None, directory="."):
     }
     files.update(sample_files)
     files.update(schedule_files)
+    files[f"{INCOMING_DIR}/README.md"] = _INCOMING_README.encode("utf-8")
     return files
 
 
@@ -374,3 +378,16 @@ def _remove_new_paths(files, directories):
             path.rmdir()
         except OSError:
             pass
+
+
+_INCOMING_README = """# New labelled data
+
+Put new labelled files here (CSV, TSV, JSONL or Parquet, with the columns of
+`data/train.csv`). `vtune retrain` trains a challenger on them and promotes it
+only if it passes the gate in `vtune.yaml` (`retrain.gate`).
+
+Write each file under a temporary name and rename it when it is complete
+(`week-12.csv.part`, then `week-12.csv`): files ending in `.part`, `.partial` or
+`.tmp`, and names starting with `.` or `~`, are skipped. A file is recognised by
+the hash of its content, so renaming it later does not make it new.
+"""
