@@ -103,8 +103,10 @@ def champion_is_loadable(project):
 
 
 def last_record(project):
+    """Return the last decision that trained a challenger (not a "nothing to do" line)."""
     lines = (project / "logs" / "decisions.jsonl").read_text(encoding="utf-8").splitlines()
-    return json.loads(lines[-1])
+    records = [json.loads(line) for line in lines]
+    return [r for r in records if r["outcome"] in ("promoted", "kept_champion")][-1]
 
 
 def challenger_f1(record):

@@ -102,3 +102,16 @@ def train_tiny_run(root, *, num_layers=3, validation_rows=6, backbone=None, **tr
     )
     tuner.fit(verbose=0)
     return tuner, tuner.save()
+
+
+def run_cli(capsys, *args):
+    """Run `vtune ARGS` in-process; return (exit code, stdout, stderr)."""
+    from vertical_tune.cli.main import main
+
+    try:
+        main(list(map(str, args)))
+        code = 0
+    except SystemExit as exit_:
+        code = exit_.code or 0
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err

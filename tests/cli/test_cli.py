@@ -5,19 +5,9 @@ import json
 import pandas as pd
 import pytest
 
-from tests.helpers import sentiment_frame
+from tests.helpers import run_cli, sentiment_frame
 from vertical_tune.cli.main import main
 
-
-def run_cli(capsys, *args):
-    """Run `vtune ARGS` in-process; return (exit code, stdout, stderr)."""
-    try:
-        main(list(map(str, args)))
-        code = 0
-    except SystemExit as exit_:
-        code = exit_.code or 0
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 @pytest.fixture(scope="module")

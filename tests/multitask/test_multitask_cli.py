@@ -6,22 +6,13 @@ import pandas as pd
 import pytest
 import yaml
 
+from tests.helpers import run_cli
 from vertical_tune.cli.main import main
 from vertical_tune.config.schema import VTuneConfig
 from vertical_tune.project.init import project_config
 
 RETAIL_TASKS = ["rating", "recommended", "department"]
 
-
-def run_cli(capsys, *args):
-    """Run `vtune ARGS` in-process and return (exit code, stdout, stderr)."""
-    try:
-        main(list(map(str, args)))
-        code = 0
-    except SystemExit as exit_:
-        code = exit_.code or 0
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 @pytest.fixture(scope="module")

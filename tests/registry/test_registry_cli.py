@@ -4,20 +4,10 @@ import json
 
 import pytest
 
+from tests.helpers import run_cli
 from tests.registry.conftest import make_run
-from vertical_tune.cli.main import main
 from vertical_tune.registry import Registry
 
-
-def run_cli(capsys, *args):
-    """Run `vtune ARGS` in-process; return (exit code, stdout, stderr)."""
-    try:
-        main(list(map(str, args)))
-        code = 0
-    except SystemExit as exit_:
-        code = exit_.code or 0
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 @pytest.fixture

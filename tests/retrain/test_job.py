@@ -5,7 +5,7 @@ import json
 import pytest
 import yaml
 
-from tests.cli.test_cli import run_cli
+from tests.helpers import run_cli
 from tests.helpers import TINY_TRAINING, sentiment_frame
 from vertical_tune.registry import Registry
 from vertical_tune.retrain.exit_codes import RetrainExit

@@ -5,21 +5,11 @@ import functools
 import pytest
 import yaml
 
+from tests.helpers import run_cli
 from tests.schedule.test_install import FAKE_CRONTAB, FAKE_SYSTEMCTL
 from tests.schedule.conftest import write_script
-from vertical_tune.cli.main import main
 from vertical_tune.schedule import install
 
-
-def run_cli(capsys, *args):
-    """Run `vtune ARGS` in-process; return (exit code, stdout, stderr)."""
-    try:
-        main(list(map(str, args)))
-        code = 0
-    except SystemExit as exit_:
-        code = exit_.code or 0
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 @pytest.fixture
