@@ -119,3 +119,23 @@ def test_parse_override_reads_yaml_values():
 def test_parse_override_rejects_missing_equals():
     with pytest.raises(ConfigError, match="KEY=VALUE"):
         parse_override("training.epochs")
+
+
+@pytest.mark.parametrize(
+    "block, expected",
+    [
+        ("retrain:\n  gate:\n    metric: f1\n", "unknown metric 'f1'"),
+        ("retrain:\n  gate:\n    floors: {recall: 0.5}\n", "unknown metric 'recall' in floors"),
+        ("retrain:\n  gate:\n    floors: {macro_f1: 75}\n", "between 0 and 1"),
+        ("retrain:\n  holdout: 1.5\n", "retrain.holdout"),
+        ("retrain:\n  start_from: scratch\n", "retrain.start_from"),
+        ("training:\n  checkpoint_every_steps: 0\n", "training.checkpoint_every_steps"),
+    ],
+)
+def test_retrain_settings_invalid(tmp_path, block, expected):
+    path = write(tmp_path, block)
+    with pytest.raises(ConfigError) as error:
+        load_config(path)
+    message = str(error.value)
+    assert expected in message
+    assert "line " in message

@@ -24,7 +24,8 @@ def write_project(root, preset, **retrain):
         "normalization": {"profile": "general"},
         "training": {**TINY_TRAINING, "epochs": 3},
         "output": {"run_dir": "runs/latest", "compare_baseline": False},
-        "retrain": {"incoming": "incoming", **retrain},
+        # The preset's floor (the TF-IDF baseline on real tweets) is not for this toy task.
+        "retrain": {"incoming": "incoming", **retrain, "gate": {"floors": {"macro_f1": 0.0}, **retrain.get("gate", {})}},
     }
     (root / "vtune.yaml").write_text(yaml.safe_dump(config), encoding="utf-8")
     return root / "vtune.yaml"
@@ -158,3 +159,18 @@ def test_retrain_without_resume_restarts(capsys, tiny_preset, tmp_path, monkeypa
     assert code == RetrainExit.PROMOTED
     assert json.loads(out.strip().splitlines()[-1])["job"] != first
     assert not (tmp_path / "runs" / f"retrain-{first}.checkpoint").exists()
+
+
+def test_retrain_first_model_below_floor(capsys, tiny_preset, tmp_path):
+    config = write_project(tmp_path, tiny_preset, gate={"floors": {"macro_f1": 0.9}})
+    # Labels shuffled against the texts: no model can reach the floor.
+    frame = sentiment_frame(20, seed=0)
+    frame["label"] = frame["label"].sample(frac=1.0, random_state=3).to_numpy()
+    frame.to_csv(tmp_path / "train.csv", index=False)
+    code, out, err = retrain(capsys, config)
+    assert code == RetrainExit.KEPT_CHAMPION, err
+    record = json.loads(out.strip().splitlines()[-1])
+    assert any("floor" in reason for reason in record["gate"]["reasons"])
+    registry = Registry(tmp_path / "registry")
+    assert "champion" not in registry.aliases()
+    assert registry.aliases()["challenger"] == 1

@@ -546,6 +546,9 @@ class GateConfig(_Section):
             raise ValueError(
                 f"unknown metric {', '.join(map(repr, unknown))} in floors; expected any of {', '.join(GATE_METRICS)}"
             )
+        outside = {name: value for name, value in floors.items() if not 0.0 <= value <= 1.0}
+        if outside:
+            raise ValueError(f"floors are metric values between 0 and 1; got {outside}")
         return floors
 
 
