@@ -216,6 +216,7 @@ class TrainingCheckpoint(keras.callbacks.Callback):
             self.model.load_weights(self.directory / stopping["best_weights"])
             self.early_stopping.best_weights = self.model.get_weights()
         self.model.load_weights(self.directory / state["weights"])
+        _set_random_states(self.model, state.get("random_states", []))
         self.early_stopping.best = stopping["best"]
         self.early_stopping.wait = stopping["wait"]
         self.early_stopping.best_epoch = stopping["best_epoch"]
@@ -265,6 +266,9 @@ class TrainingCheckpoint(keras.callbacks.Callback):
             "finished": finished,
             "weights": name,
             "optimizer_step": int(keras.ops.convert_to_numpy(self.model.optimizer.iterations)),
+            # Dropout's seed states are variables that `save_weights` leaves out; without
+            # them a resumed run draws other dropout masks than an uninterrupted one.
+            "random_states": _random_states(self.model),
             "early_stopping": {
                 "best": None if stopping.best is None else float(stopping.best),
                 "wait": int(stopping.wait),
@@ -281,6 +285,25 @@ class TrainingCheckpoint(keras.callbacks.Callback):
         for old in self.directory.glob("weights-*.weights.h5"):
             if old.name not in keep:
                 old.unlink(missing_ok=True)
+
+
+def _random_variables(model):
+    """Return the model's variables that are not weights: the states of its seed generators."""
+    weights = {id(variable) for variable in model.weights}
+    return [variable for variable in model.variables if id(variable) not in weights]
+
+
+def _random_states(model):
+    return [keras.ops.convert_to_numpy(v).tolist() for v in _random_variables(model)]
+
+
+def _set_random_states(model, states):
+    variables = _random_variables(model)
+    if len(variables) != len(states):
+        logger.warning("The checkpoint has %d random states, the model %d; dropout is not restored.", len(states), len(variables))
+        return
+    for variable, value in zip(variables, states):
+        variable.assign(np.asarray(value, dtype=variable.dtype))
 
 
 def _next_number(previous):
