@@ -174,3 +174,23 @@ def test_retrain_first_model_below_floor(capsys, tiny_preset, tmp_path):
     registry = Registry(tmp_path / "registry")
     assert "champion" not in registry.aliases()
     assert registry.aliases()["challenger"] == 1
+
+
+def test_retrain_resume_registers_once(capsys, tiny_preset, tmp_path, monkeypatch):
+    from vertical_tune.retrain.job_state import JobState
+
+    config = write_project(tmp_path, tiny_preset)
+    original_update = JobState.update
+
+    def die_before_note(self, **values):
+        if values.get("stage") == "registered":
+            raise Killed()  # the version is committed, the note still says "training"
+        return original_update(self, **values)
+
+    monkeypatch.setattr(JobState, "update", die_before_note)
+    with pytest.raises(Killed):
+        retrain(capsys, config)
+    monkeypatch.undo()
+    code, _, err = retrain(capsys, config, "--resume")
+    assert code == RetrainExit.PROMOTED, err
+    assert [v.version for v in Registry(tmp_path / "registry").versions()] == [1]

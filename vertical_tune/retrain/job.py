@@ -125,9 +125,12 @@ class _RetrainJob:
             "start_from": "champion" if champion and config.retrain.start_from == "champion" else "backbone",
             "new_files": [f.to_dict() for f in new_files],
         }
-        info = self.registry.register(
-            run_dir, data_fingerprint=record["data"], lineage=lineage, note=f"retrain {job['job']}"
-        )
+        # A job killed between the registration and its progress note registered already.
+        info = next((v for v in self.registry.versions() if (v.lineage or {}).get("job") == job["job"]), None)
+        if info is None:
+            info = self.registry.register(
+                run_dir, data_fingerprint=record["data"], lineage=lineage, note=f"retrain {job['job']}"
+            )
         self.registry.set_alias(CHALLENGER, info.version, reason=f"retrain {job['job']}")
         record["challenger"]["version"] = info.version
         job.update(stage="registered", version=info.version, promote=decision.promote, record=record,
