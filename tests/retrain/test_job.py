@@ -194,3 +194,22 @@ def test_retrain_resume_registers_once(capsys, tiny_preset, tmp_path, monkeypatc
     code, _, err = retrain(capsys, config, "--resume")
     assert code == RetrainExit.PROMOTED, err
     assert [v.version for v in Registry(tmp_path / "registry").versions()] == [1]
+
+
+def test_retrain_resume_after_files_marked(capsys, tiny_preset, tmp_path, monkeypatch):
+    config = write_project(tmp_path, tiny_preset)
+    original_mark_seen = Registry.mark_seen
+
+    def mark_then_die(self, *args, **kwargs):
+        original_mark_seen(self, *args, **kwargs)
+        raise Killed()
+
+    monkeypatch.setattr(Registry, "mark_seen", mark_then_die)
+    with pytest.raises(Killed):
+        retrain(capsys, config)
+    monkeypatch.undo()
+    # The files are marked as used, yet the interrupted job must still record its decision.
+    code, out, err = retrain(capsys, config, "--resume")
+    assert code == RetrainExit.PROMOTED, err
+    assert [d["outcome"] for d in decisions(tmp_path)] == ["promoted"]
+    assert len(Registry(tmp_path / "registry").decisions()) == 1

@@ -95,23 +95,38 @@ class _RetrainJob:
         evaluation_file = config.retrain.evaluation or config.data.validation
         _require(evaluation_file, "retrain.evaluation", "a fixed evaluation file (or set `data.validation`)")
 
-        champion = self._champion()
+        job = JobState.load(self.registry.path) if self.resume else None
+        if job is not None and job["stage"] == "registered":
+            return self._finish(job)
+
         train_file = incoming.DataFile(config.data.train, _hash(config.data.train))
         arrived = incoming.incoming_files(config.retrain.incoming)
         seen = self.registry.seen_files()
-        new_files = [f for f in arrived if f.sha256 not in seen]
+        if job is not None:
+            # A resumed job trains on the files it started with; later ones wait for the next job.
+            started_with = {f["sha256"] for f in job["new_files"]}
+            new_files = [f for f in arrived if f.sha256 in started_with]
+            if len(new_files) != len(started_with):
+                logger.warning("Files of retrain job %s are gone; starting a new job.", job["job"])
+                job = None
+        if job is None:
+            new_files = [f for f in arrived if f.sha256 not in seen]
         old_files = [f for f in arrived if f.sha256 in seen]
+        champion = self._champion() if job is None else self._version(job["champion"])
         train_changed = champion is not None and _recorded_train_hash(champion) != train_file.sha256
 
-        if champion is not None and not new_files and not train_changed and not self.force:
+        if job is None and champion is not None and not new_files and not train_changed and not self.force:
             message = "Nothing to do: no new files in retrain.incoming and data.train is unchanged."
             record = self._base_record(None, champion, outcome="nothing_to_do", message=message)
             append_decision_log(config.retrain.decision_log, record)
             return RetrainOutcome(RetrainExit.NOTHING_TO_DO, message, record)
-
-        job = JobState(self.registry.path, self.runs_dir, resume=self.resume)
-        if job["stage"] == "registered":
-            return self._finish(job, champion)
+        if job is None:
+            job = JobState.start(
+                self.registry.path,
+                self.runs_dir,
+                champion=champion.version if champion else None,
+                new_files=[f.to_dict() for f in new_files],
+            )
 
         from vertical_tune.finetuner import FineTuner
 
@@ -133,14 +148,15 @@ class _RetrainJob:
             )
         self.registry.set_alias(CHALLENGER, info.version, reason=f"retrain {job['job']}")
         record["challenger"]["version"] = info.version
-        job.update(stage="registered", version=info.version, promote=decision.promote, record=record,
-                   new_files=[f.to_dict() for f in new_files])
-        return self._finish(job, champion)
+        job.update(stage="registered", version=info.version, promote=decision.promote, record=record)
+        return self._finish(job)
 
     # ------------------------------------------------------------------ steps
 
     def _champion(self):
-        version = self.registry.aliases().get(CHAMPION)
+        return self._version(self.registry.aliases().get(CHAMPION))
+
+    def _version(self, version):
         return None if version is None else self.registry.get(version)
 
     def _challenger_config(self, run_dir):
@@ -272,7 +288,7 @@ class _RetrainJob:
         (folder / "report.md").write_text("\n".join(markdown), encoding="utf-8")
         return decision, record
 
-    def _finish(self, job, champion):
+    def _finish(self, job):
         record = job["record"]
         version = job["version"]
         if job["promote"]:
@@ -281,7 +297,7 @@ class _RetrainJob:
             code, message = RetrainExit.PROMOTED, f"Promoted v{version} to champion."
         else:
             code = RetrainExit.KEPT_CHAMPION
-            kept = f"v{champion.version}" if champion else "no champion"
+            kept = f"v{job['champion']}" if job["champion"] else "no champion"
             message = f"Kept {kept}: challenger v{version} did not pass the gate."
         self.registry.mark_seen(job.get("new_files", []), job=job["job"])
         record["finished"] = _now()

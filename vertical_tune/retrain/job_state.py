@@ -20,21 +20,33 @@ JOB_FILE = "retrain-job.json"
 
 
 class JobState:
-    """Read, update and clear the progress note of the current retrain job.
+    """The progress note of one retrain job; `start` a new one or `load` an interrupted one.
 
     Args:
-        registry_path: str or Path. The registry folder.
-        runs_dir: str or Path. Folder of the challenger run directories.
-        resume: bool. Continue an interrupted job when its note exists.
+        path: Path. The note file, `REGISTRY/retrain-job.json`.
+        data: dict. Its content: `job`, `started`, `stage`, `run_dir` and what
+            `start` and `update` recorded.
     """
 
-    def __init__(self, registry_path, runs_dir, *, resume):
-        self.path = Path(registry_path) / JOB_FILE
-        previous = _read(self.path)
-        if previous and resume:
-            self.data = previous
-            logger.info("Resuming retrain job %s from stage `%s`.", previous["job"], previous["stage"])
-            return
+    def __init__(self, path, data):
+        self.path = Path(path)
+        self.data = data
+
+    @classmethod
+    def load(cls, registry_path):
+        """Return the note of an interrupted job, or None when there is none."""
+        path = Path(registry_path) / JOB_FILE
+        data = _read(path)
+        if data is None:
+            return None
+        logger.info("Resuming retrain job %s from stage `%s`.", data["job"], data["stage"])
+        return cls(path, data)
+
+    @classmethod
+    def start(cls, registry_path, runs_dir, **fields):
+        """Begin a new job; an interrupted one's run and checkpoint are removed with a warning."""
+        path = Path(registry_path) / JOB_FILE
+        previous = _read(path)
         if previous:
             logger.warning(
                 "Retrain job %s was interrupted at stage `%s`; starting a new job "
@@ -45,13 +57,18 @@ class JobState:
             discard_run(previous["run_dir"])
         started = datetime.datetime.now(datetime.timezone.utc)
         job = f"{started:%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
-        self.data = {
-            "job": job,
-            "started": started.isoformat(timespec="seconds"),
-            "stage": "training",
-            "run_dir": str(Path(runs_dir) / f"retrain-{job}"),
-        }
-        self.save()
+        state = cls(
+            path,
+            {
+                "job": job,
+                "started": started.isoformat(timespec="seconds"),
+                "stage": "training",
+                "run_dir": str(Path(runs_dir) / f"retrain-{job}"),
+                **fields,
+            },
+        )
+        state.save()
+        return state
 
     def __getitem__(self, key):
         return self.data[key]
