@@ -28,6 +28,7 @@ setup(
         "vertical_tune.modeling",
         "vertical_tune.project",
         "vertical_tune.registry",
+        "vertical_tune.reporting",
         "vertical_tune.retrain",
         "vertical_tune.schedule",
         "vertical_tune.training",

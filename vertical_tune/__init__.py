@@ -25,6 +25,7 @@ _LAZY = {
     "load_config": "vertical_tune.config.loader",
     "list_presets": "vertical_tune.config.presets",
     "EvaluationReport": "vertical_tune.evaluation.report",
+    "report": "vertical_tune.reporting.api",
 }
 
 __all__ = sorted(_LAZY) + ["__version__"]

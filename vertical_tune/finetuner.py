@@ -81,6 +81,8 @@ class FineTuner:
         self.model_structure = {}
         self._workdir = None
         self._checkpoint_used = None  # checkpoint folder of the last `fit`, removed by `save`
+        self.validation_predictions = None  # texts, class indices and probabilities of the validation data
+        self.decision_threshold = None  # binary tasks: {positive_index, threshold, ...} used by `predict`
 
     @classmethod
     def from_preset(cls, industry, **overrides):
@@ -192,8 +194,17 @@ class FineTuner:
                 train.texts, train_y, validation.texts, val_y, self.labels.names, seed=self.config.training.seed
             )
             baselines = {"TF-IDF + logistic regression": self.baseline_metrics}
+        probabilities = self.predict_proba(validation.texts)
+        # Kept for the HTML report's curves, calibration and most confident mistakes.
+        self.validation_predictions = {"texts": list(validation.texts), "y_true": val_y, "probabilities": probabilities}
+        self.decision_threshold = choose_decision_threshold(self.config.task.threshold, self.labels, val_y, probabilities)
         self.validation_report = self._report(
-            validation.texts, val_y, title="Validation", source=validation.source, baselines=baselines
+            validation.texts,
+            val_y,
+            title="Validation",
+            source=validation.source,
+            baselines=baselines,
+            probabilities=probabilities,
         )
         if test is not None:
             self.test_report = self.evaluate(test, title="Test")
@@ -409,6 +420,10 @@ class FineTuner:
     def _predictions_frame(self, texts, probabilities, present):
         frame = pd.DataFrame({"text": list(texts)})
         predicted = np.nan_to_num(probabilities, nan=-1.0).argmax(axis=1)
+        if self.decision_threshold:
+            positive = self.decision_threshold["positive_index"]
+            above = np.nan_to_num(probabilities[:, positive], nan=-1.0) >= self.decision_threshold["threshold"]
+            predicted = np.where(above, positive, 1 - positive)
         frame["label"] = [self.labels.names[i] if keep else "" for i, keep in zip(predicted, present)]
         # A row without a text is all NaN, so its maximum (the confidence) is NaN too.
         frame["confidence"] = probabilities.max(axis=1)
@@ -478,6 +493,8 @@ class FineTuner:
         tuner.labels = LabelVocabulary.from_dict(run_directory.read_json(path / "label_map.json"))
         tuner.model_structure = read_structure(path)
         tuner.model = load_model_file(path / "model.keras", tuner.model_structure)
+        if (path / THRESHOLD_FILE).is_file():
+            tuner.decision_threshold = run_directory.read_json(path / THRESHOLD_FILE)
         return tuner
 
     def true_label_columns(self, chunk, *, skip=()):
@@ -517,6 +534,59 @@ class FineTuner:
 def load(path):
     """Load a run directory into a `FineTuner` ready for `predict` and `evaluate`."""
     return FineTuner.load(path)
+
+
+THRESHOLD_FILE = "threshold.json"
+
+
+def choose_decision_threshold(settings, labels, y_true, probabilities):
+    """Return the decision threshold of `task.threshold` on validation predictions, or None for `argmax`.
+
+    Raises:
+        ConfigError: a threshold rule on a task without exactly two labels, or an
+            unknown `positive_label`.
+    """
+    if settings.rule == "argmax":
+        return None
+    from vertical_tune.evaluation.thresholds import choose_threshold
+
+    names = labels.names
+    if len(names) != 2:
+        raise ConfigError(
+            format_error(
+                "A decision threshold needs a binary task.",
+                where="task.threshold.rule",
+                received=f"{settings.rule} with {len(names)} labels",
+                fix="Set `task.threshold.rule: argmax` for tasks with more than two labels.",
+            )
+        )
+    positive_name = settings.positive_label or names[1]
+    if positive_name not in names:
+        raise ConfigError(
+            format_error(
+                "Unknown positive label.",
+                where="task.threshold.positive_label",
+                received=positive_name,
+                expected=" or ".join(names),
+                fix="Use one of the label names of `label_map.json`.",
+            )
+        )
+    positive = names.index(positive_name)
+    rule = {"min_recall": settings.target} if settings.rule == "min_recall" else {}
+    if settings.rule == "min_precision":
+        rule = {"min_precision": settings.target}
+    try:
+        point = choose_threshold(np.asarray(y_true) == positive, probabilities[:, positive], **rule)
+    except ValueError as error:
+        raise ConfigError(
+            format_error(
+                "The validation data cannot reach the threshold target.",
+                where="task.threshold.target",
+                received=settings.target,
+                fix=f"Lower the target or train a better model. {error}",
+            )
+        ) from None
+    return {"positive_label": positive_name, "positive_index": positive, "target": settings.target, **point.to_dict()}
 
 
 def _warm_start_labels(run, labels):

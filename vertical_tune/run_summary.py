@@ -23,6 +23,35 @@ def write_run(tuner, directory):
         validation = tuner.validation_report.to_dict()
         plot_confusion_matrix(validation["confusion_matrix"], tuner.labels.names, directory / "confusion_matrix.png")
     (directory / "report.md").write_text(render_report(tuner, metrics), encoding="utf-8")
+    if getattr(tuner, "decision_threshold", None):
+        write_json(directory / "threshold.json", tuner.decision_threshold)
+    predictions = getattr(tuner, "validation_predictions", None)
+    if predictions is not None:
+        write_predictions(directory / PREDICTIONS_FILE, predictions, tuner.labels.names)
+
+
+PREDICTIONS_FILE = "predictions/validation.parquet"
+
+
+def write_predictions(path, predictions, label_names):
+    """Save the validation texts, class indices and probabilities (one column per class)."""
+    import pandas as pd
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    frame = pd.DataFrame({"text": predictions["texts"], "label_index": predictions["y_true"]})
+    for index, name in enumerate(label_names):
+        frame[f"prob_{index}"] = predictions["probabilities"][:, index]
+    frame.to_parquet(path, index=False)
+
+
+def read_predictions(path):
+    """Return (texts, class indices, probabilities) written by `write_predictions`."""
+    import numpy as np
+    import pandas as pd
+
+    frame = pd.read_parquet(path)
+    columns = sorted((c for c in frame.columns if c.startswith("prob_")), key=lambda c: int(c[5:]))
+    return list(frame["text"]), frame["label_index"].to_numpy(dtype=int), frame[columns].to_numpy(dtype=np.float64)
 
 
 def save_model_for_inference(model, path):
@@ -43,7 +72,12 @@ def save_model_for_inference(model, path):
 def run_metrics(tuner):
     """Return the content of `metrics.json`."""
     result = tuner.training_result
-    metrics = {"vertical_tune_version": __version__, "model": tuner.summary(), "data": tuner.data_summary}
+    metrics = {
+        "vertical_tune_version": __version__,
+        "versions": library_versions(),
+        "model": tuner.summary(),
+        "data": tuner.data_summary,
+    }
     if result is not None:
         metrics["training"] = {
             "selection_metric": result.selection_metric,
@@ -62,6 +96,15 @@ def run_metrics(tuner):
     if getattr(tuner, "compression_summary", None):
         metrics["compression"] = tuner.compression_summary
     return metrics
+
+
+def library_versions():
+    """Return the versions of the libraries a run was trained with."""
+    import keras_hub
+    import tensorflow as tf
+
+    return {"tensorflow": tf.__version__, "keras": keras.__version__, "keras_hub": keras_hub.__version__,
+            "vertical_tune": __version__}
 
 
 def render_report(tuner, metrics):

@@ -146,6 +146,8 @@ def test_train_writes_run(trained_run):
     assert (trained_run / "model.keras").is_file()
     metrics = json.loads((trained_run / "metrics.json").read_text())
     assert metrics["training"]["epochs_run"] == 2
+    html = (trained_run / "report" / "report.html").read_text(encoding="utf-8")
+    assert 'id="roc-pr"' in html
 
 
 def test_train_missing_column_is_clear(capsys, project):

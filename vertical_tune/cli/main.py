@@ -13,6 +13,7 @@ from vertical_tune.cli import (
     init_command,
     presets_commands,
     registry_commands,
+    report_command,
     retrain_command,
     run_commands,
     schedule_command,
@@ -51,6 +52,7 @@ app.command("distill")(distill_command.distill)
 app.command("export")(export_command.export)
 app.command("compress")(compress_command.compress)
 app.command("retrain")(retrain_command.retrain)
+app.command("report")(report_command.report)
 app.command("schedule")(schedule_command.schedule)
 app.add_typer(config_commands.app, name="config")
 app.add_typer(presets_commands.app, name="presets")

@@ -70,7 +70,20 @@ def train(
     with contextlib.redirect_stdout(sys.stdout if as_json else sys.stderr):
         tuner.fit(verbose=0 if quiet or as_json else "auto", json_lines=as_json, checkpoint=True, resume=resume)
     path = tuner.save()
+    write_run_report(path)
     _print_result(tuner, path, as_json, quiet)
+
+
+def write_run_report(run_dir):
+    """Write RUN/report/ (HTML, Markdown, figures); a failure is logged, the run stays."""
+    import logging
+
+    from vertical_tune.reporting.api import report
+
+    try:
+        report(run_dir).save(Path(run_dir) / "report")
+    except Exception as error:  # the run is saved; a broken figure must not hide that
+        logging.getLogger("vertical_tune").warning("The HTML report of %s could not be written: %s", run_dir, error)
 
 
 def _select_backbone(config, backbone):

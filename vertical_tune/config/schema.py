@@ -17,6 +17,34 @@ class _Section(BaseModel):
 LabelSpec = Union[Literal["from_data"], list[str], dict[str, str]]
 
 
+class ThresholdConfig(_Section):
+    """Decision threshold of a binary task, chosen on the validation data after training."""
+
+    rule: Literal["argmax", "f1", "min_recall", "min_precision"] = Field(
+        "argmax",
+        description=(
+            "`argmax` predicts the most probable label. `f1` picks the threshold with the best F1 "
+            "of the positive label, `min_recall` the highest threshold whose recall reaches "
+            "`target` (best precision), `min_precision` the lowest whose precision reaches "
+            "`target` (best recall). `predict` applies the threshold saved with the model."
+        ),
+    )
+    target: Optional[float] = Field(
+        None, gt=0.0, le=1.0, description="Recall or precision to reach (rules `min_recall` and `min_precision`)."
+    )
+    positive_label: Optional[str] = Field(
+        None, description="Name of the positive label; empty means the second label (class index 1)."
+    )
+
+    @model_validator(mode="after")
+    def _target_matches_rule(self):
+        if self.rule in ("min_recall", "min_precision") and self.target is None:
+            raise ValueError(f"rule `{self.rule}` needs a `target`, e.g. 0.95")
+        if self.rule in ("argmax", "f1") and self.target is not None:
+            raise ValueError(f"rule `{self.rule}` takes no `target`; use `min_recall` or `min_precision`")
+        return self
+
+
 class TaskConfig(_Section):
     """The task: text and label columns and the label set."""
 
@@ -40,6 +68,8 @@ class TaskConfig(_Section):
             "value in the file to a readable label name."
         ),
     )
+
+    threshold: ThresholdConfig = Field(default_factory=ThresholdConfig)
 
     @field_validator("labels")
     @classmethod

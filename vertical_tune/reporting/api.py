@@ -1,0 +1,68 @@
+"""`vertical_tune.report(...)`: the evaluation report of one or several runs, in Python and on disk."""
+
+from pathlib import Path
+
+from vertical_tune.errors import ConfigError, format_error
+
+FORMATS = ("html", "md")
+
+
+def report(*runs, intervals=True, seed=0):
+    """Build the evaluation report of one run, or a side-by-side comparison of several.
+
+    Args:
+        *runs: run directories (str or Path).
+        intervals: bool. Add bootstrap confidence intervals of the headline metrics.
+        seed: int. Seed of the bootstrap.
+
+    Returns:
+        Report. It renders inline in Jupyter; `save(directory)` writes
+        `report.html` (self-contained), `report.md` and the figures as PNG.
+
+    Example:
+
+    ```python
+    import vertical_tune
+    vertical_tune.report("runs/finance", "runs/finance-prune-int8")
+    ```
+    """
+    from vertical_tune.reporting import Report
+    from vertical_tune.reporting.run_view import load_run_view
+
+    if not runs:
+        raise ConfigError(format_error("No run given to report on.", fix="Pass one or more run directories."))
+    return Report([load_run_view(run, intervals=intervals, seed=seed) for run in runs])
+
+
+def parse_formats(value):
+    """Return the requested formats from a comma-separated string, checking each one."""
+    requested = [item.strip().lower() for item in str(value).split(",") if item.strip()]
+    unknown = [item for item in requested if item not in FORMATS]
+    if "pdf" in unknown:
+        raise ConfigError(
+            format_error(
+                "PDF output is not available yet.",
+                where="--format",
+                received=value,
+                expected=", ".join(FORMATS),
+                fix="Write html and print report.html to PDF from a browser.",
+            )
+        )
+    if unknown or not requested:
+        raise ConfigError(
+            format_error(
+                "Unknown report format.",
+                where="--format",
+                received=value,
+                expected=", ".join(FORMATS),
+                fix="Pass --format html, md or html,md.",
+            )
+        )
+    return tuple(dict.fromkeys(requested))
+
+
+def default_output(runs):
+    """Return where a report goes: `RUN/report` for one run, `report-comparison` for several."""
+    if len(runs) == 1:
+        return Path(runs[0]) / "report"
+    return Path("report-comparison")
