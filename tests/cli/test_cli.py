@@ -148,6 +148,10 @@ def test_train_writes_run(trained_run):
     assert metrics["training"]["epochs_run"] == 2
     html = (trained_run / "report" / "report.html").read_text(encoding="utf-8")
     assert 'id="roc-pr"' in html
+    card = (trained_run / "MODEL_CARD.md").read_text(encoding="utf-8")
+    assert "## Intended use" in card
+    assert "MIT (per its Hugging Face dataset card)" in card
+    assert "95% interval" in card
 
 
 def test_train_missing_column_is_clear(capsys, project):

@@ -124,7 +124,10 @@ def test_render_comments_every_key():
 
 
 def test_render_comment_count_matches_schema():
-    output = render_config_yaml(preset_config("retail"))
+    config = preset_config("retail")
+    # Entries of a list of sections repeat their fields' comments once per entry.
+    config.model_card.data_sources = []
+    output = render_config_yaml(config)
 
     assert count_comment_blocks(output) == len(schema_field_paths(VTuneConfig))
 

@@ -8,6 +8,7 @@ from typing import List, Optional
 import typer
 
 from vertical_tune.cli import options
+from vertical_tune.cli.run_commands import write_run_report
 from vertical_tune.cli.output import configure_logging, print_json, stdout
 
 
@@ -84,6 +85,7 @@ def compress(
     with contextlib.redirect_stdout(sys.stdout if as_json else sys.stderr):
         compressed = original.compress(config=resolved, verbose=0 if quiet or as_json else "auto", json_lines=as_json)
     path = compressed.save(target)
+    write_run_report(path)
     summary = compressed.compression_summary
     if as_json:
         print_json({"event": "done", "run_dir": str(path), "compression": summary}, indent=None)

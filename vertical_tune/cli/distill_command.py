@@ -8,6 +8,7 @@ from typing import List, Optional
 import typer
 
 from vertical_tune.cli import options
+from vertical_tune.cli.run_commands import write_run_report
 from vertical_tune.cli.output import configure_logging, print_json, stdout
 
 
@@ -88,6 +89,7 @@ def distill(
             config=resolved, verbose=0 if quiet or as_json else "auto", json_lines=as_json, **settings
         )
     path = student_tuner.save(target)
+    write_run_report(path)
     summary = student_tuner.distillation_summary
     if as_json:
         print_json({"event": "done", "run_dir": str(path), "distillation": summary}, indent=None)

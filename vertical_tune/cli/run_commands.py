@@ -75,15 +75,15 @@ def train(
 
 
 def write_run_report(run_dir):
-    """Write RUN/report/ (HTML, Markdown, figures); a failure is logged, the run stays."""
+    """Write RUN/report/ and RUN/MODEL_CARD.md; a failure is logged, and the saved run stays."""
     import logging
 
-    from vertical_tune.reporting.api import report
+    from vertical_tune.reporting.api import write_run_documents
 
     try:
-        report(run_dir).save(Path(run_dir) / "report")
+        write_run_documents(run_dir)
     except Exception as error:  # the run is saved; a broken figure must not hide that
-        logging.getLogger("vertical_tune").warning("The HTML report of %s could not be written: %s", run_dir, error)
+        logging.getLogger("vertical_tune").warning("The report of %s could not be written: %s", run_dir, error)
 
 
 def _select_backbone(config, backbone):

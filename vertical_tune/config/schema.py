@@ -645,6 +645,25 @@ class RetrainConfig(_Section):
     )
 
 
+class DataSourceConfig(_Section):
+    """One data source named in the model card."""
+
+    name: str = Field(..., description="Name of the data set or source.")
+    license: str = Field(..., description="Its license, as its publisher states it, e.g. `CC BY-SA 3.0`.")
+    url: Optional[str] = Field(None, description="Where it is published.")
+
+
+class ModelCardConfig(_Section):
+    """What `MODEL_CARD.md` says beyond the measured numbers."""
+
+    intended_use: Optional[str] = Field(None, description="What the model is for and who uses it.")
+    out_of_scope: Optional[str] = Field(None, description="Uses the model is not meant for.")
+    limitations: list[str] = Field(default_factory=list, description="Known limitations, one sentence each.")
+    data_sources: list[DataSourceConfig] = Field(
+        default_factory=list, description="Data the model was trained on, with their licenses."
+    )
+
+
 class VTuneConfig(_Section):
     """A complete, resolved vertical_tune configuration."""
 
@@ -660,6 +679,7 @@ class VTuneConfig(_Section):
     compression: CompressionConfig = Field(default_factory=CompressionConfig)
     registry: RegistryConfig = Field(default_factory=RegistryConfig)
     retrain: RetrainConfig = Field(default_factory=RetrainConfig)
+    model_card: ModelCardConfig = Field(default_factory=ModelCardConfig)
     tasks: Optional[list[TaskSpec]] = Field(
         None,
         description=(

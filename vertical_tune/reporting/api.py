@@ -66,3 +66,22 @@ def default_output(runs):
     if len(runs) == 1:
         return Path(runs[0]) / "report"
     return Path("report-comparison")
+
+
+def write_run_documents(run_dir, *, seed=0):
+    """Write a run's `report/` folder (HTML, Markdown, figures) and its `MODEL_CARD.md`.
+
+    Returns:
+        dict: `html`, `md` and `model_card` paths.
+    """
+    import yaml
+
+    from vertical_tune.reporting.model_card import render_model_card
+
+    run_dir = Path(run_dir)
+    built = report(run_dir, seed=seed)
+    written = built.save(run_dir / "report")
+    config = yaml.safe_load((run_dir / "config.yaml").read_text(encoding="utf-8"))
+    card = run_dir / "MODEL_CARD.md"
+    card.write_text(render_model_card(built.runs[0], config), encoding="utf-8")
+    return {**written, "model_card": card}

@@ -286,6 +286,12 @@ class _RetrainJob:
             write_json(folder / "drift.json", drift)
             markdown.append(drift_markdown(drift))
         (folder / "report.md").write_text("\n".join(markdown), encoding="utf-8")
+        try:
+            from vertical_tune.reporting.api import write_run_documents
+
+            write_run_documents(run_dir)
+        except Exception as error:  # the decision stands without the HTML report
+            logger.warning("The report of %s could not be written: %s", run_dir, error)
         return decision, record
 
     def _finish(self, job):
