@@ -117,7 +117,7 @@ def test_retrain_resume_after_kill(capsys, tiny_preset, tmp_path, monkeypatch):
     def die(*args, **kwargs):
         raise Killed()
 
-    # Killed after training, before the run is saved: the checkpoint says "finished".
+    # Killed after training, before the run is saved: the checkpoint is marked "finished".
     monkeypatch.setattr(FineTuner, "save", die)
     with pytest.raises(Killed):
         retrain(capsys, config)
@@ -184,7 +184,7 @@ def test_retrain_resume_registers_once(capsys, tiny_preset, tmp_path, monkeypatc
 
     def die_before_note(self, **values):
         if values.get("stage") == "registered":
-            raise Killed()  # the version is committed, the note still says "training"
+            raise Killed()  # the version is committed, the note still reads "training"
         return original_update(self, **values)
 
     monkeypatch.setattr(JobState, "update", die_before_note)

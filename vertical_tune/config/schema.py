@@ -523,7 +523,7 @@ class OutputConfig(_Section):
 
 
 class RegistryConfig(_Section):
-    """Where trained models are registered as numbered versions."""
+    """Location of the registry of numbered model versions."""
 
     path: str = Field(
         "registry",
@@ -654,7 +654,7 @@ class DataSourceConfig(_Section):
 
 
 class ModelCardConfig(_Section):
-    """What `MODEL_CARD.md` says beyond the measured numbers."""
+    """Text of `MODEL_CARD.md` beyond the measured numbers."""
 
     intended_use: Optional[str] = Field(None, description="What the model is for and who uses it.")
     out_of_scope: Optional[str] = Field(None, description="Uses the model is not meant for.")

@@ -28,7 +28,7 @@ _TEMPLATES_PACKAGE = "vertical_tune.templates"
 
 CONFIG_FILE = "vtune.yaml"
 TRAIN_FILE = "data/train.csv"
-# New labelled files for `vtune retrain` arrive here; the README inside says how.
+# New labelled files for `vtune retrain` arrive here; the README inside explains how.
 INCOMING_DIR = "data/incoming"
 VALIDATION_FILE = "data/validation.csv"
 NOTICE_FILE = "data/NOTICE.md"

@@ -9,7 +9,7 @@ def reliability_bins(y_true, probabilities, bins=10):
     """Group predictions by confidence into equal-width bins over [0, 1].
 
     The confidence of an example is the largest probability of its row, and the
-    prediction is correct when that column is the true class. Bin `i` holds the
+    prediction is correct when that column is the true class. Bin `i` contains the
     confidences in `(edges[i], edges[i + 1]]`, and the first bin also contains 0.
 
     Args:

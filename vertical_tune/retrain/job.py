@@ -290,7 +290,7 @@ class _RetrainJob:
             from vertical_tune.reporting.api import write_run_documents
 
             write_run_documents(run_dir)
-        except Exception as error:  # the decision stands without the HTML report
+        except Exception as error:  # the decision is valid without the HTML report
             logger.warning("The report of %s could not be written: %s", run_dir, error)
         return decision, record
 

@@ -266,7 +266,7 @@ def _render_airflow(context):
 def console_log(log_file):
     """Return the file for a job's console output, beside `retrain.log_file`.
 
-    `vtune retrain` writes its own log to `retrain.log_file`; the console output
+    `vtune retrain` writes its own log to `retrain.log_file`. The console output
     (the same messages plus Keras' epoch lines and any traceback) goes to a second
     file, `NAME-console.SUFFIX`, so no line is written twice into one file.
     """

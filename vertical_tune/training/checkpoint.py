@@ -1,7 +1,7 @@
 """Crash-safe training checkpoints that `--resume` continues from.
 
-Keras' `BackupAndRestore` saves weights and the epoch number, but a resumed run
-would then differ from an uninterrupted one: it restarts a half-done epoch from
+Keras' `BackupAndRestore` saves weights and the epoch number. A run resumed from
+it differs from an uninterrupted one: it restarts a half-done epoch from
 its first batch, loses the early-stopping state (best value, patience, best
 weights) and the per-epoch history, and a kill during the write corrupts the only
 copy. `TrainingCheckpoint` saves all of that, writing every file under a new name

@@ -39,7 +39,7 @@ class EpochFeed:
     what the next iteration of `dataset` yields; Keras starts a new iterator for
     every epoch of `fit`, which reads the position at that moment.
 
-    The dataset always has `steps_per_epoch` elements, so Keras knows the epoch
+    The dataset always has `steps_per_epoch` elements, so Keras reads the epoch
     length. Started at batch `b`, its first `steps_per_epoch - b` batches are the
     rest of the epoch; `ResumedEpochEnd` ends that epoch there.
 
