@@ -13,7 +13,7 @@ from vertical_tune import FineTuner, load
 from vertical_tune.errors import ConfigError, DataError
 
 
-def make_tuner(preset_dir, run_dir, **training):
+def make_tuner(preset_dir, run_dir, distribution=None, **training):
     settings = {
         "epochs": 8,
         "batch_size": 16,
@@ -30,6 +30,7 @@ def make_tuner(preset_dir, run_dir, **training):
         backbone={"preset": preset_dir, "sequence_length": 16},
         normalization={"profile": "general"},
         training=settings,
+        distribution=distribution or {},
         output={"run_dir": str(run_dir)},
     )
 
@@ -195,9 +196,9 @@ def test_balanced_class_weights(tiny_preset, tmp_path):
 
 
 def test_mixed_precision_trains_and_resets_policy(tiny_preset, tmp_path):
-    tuner = make_tuner(tiny_preset, tmp_path / "run", epochs=1, mixed_precision=True)
+    tuner = make_tuner(tiny_preset, tmp_path / "run", {"mixed_precision": "mixed_bfloat16"}, epochs=1)
     tuner.fit(sentiment_frame(10), sentiment_frame(5, seed=1), verbose=0)
-    assert tuner.model.backbone.dtype_policy.name == "mixed_float16"
+    assert tuner.model.backbone.dtype_policy.name == "mixed_bfloat16"
     assert keras.config.dtype_policy().name == "float32"
     probabilities = tuner.predict_proba(["good great"])
     assert probabilities.dtype == np.float32

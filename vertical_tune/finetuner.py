@@ -229,10 +229,10 @@ class FineTuner:
 
     def _build_model(self, steps_per_epoch, warm_start=None):
         config = self.config
-        if config.training.mixed_precision:
-            keras.mixed_precision.set_global_policy("mixed_float16")
+        if config.distribution.mixed_precision != "none":
+            keras.mixed_precision.set_global_policy(config.distribution.mixed_precision)
         try:
-            with get_strategy(config.training.distribution).scope():
+            with get_strategy(config.distribution.strategy).scope():
                 if warm_start is not None:
                     self.model = load_model_file(Path(warm_start) / "model.keras", read_structure(warm_start))
                     compile_classifier(self.model, config.training, steps_per_epoch)

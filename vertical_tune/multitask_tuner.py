@@ -163,10 +163,10 @@ class MultiTaskTuner(FineTuner):
 
     def _build_model(self, heads, steps_per_epoch):
         config = self.config
-        if config.training.mixed_precision:
-            keras.mixed_precision.set_global_policy("mixed_float16")
+        if config.distribution.mixed_precision != "none":
+            keras.mixed_precision.set_global_policy(config.distribution.mixed_precision)
         try:
-            with get_strategy(config.training.distribution).scope():
+            with get_strategy(config.distribution.strategy).scope():
                 backbone = resolve_backbone(config.backbone.preset, strip_accents=config.backbone.strip_accents)
                 self.model = build_multitask_model(
                     backbone,

@@ -112,7 +112,7 @@ def test_unknown_preset_lists_known():
 
 def test_parse_override_reads_yaml_values():
     assert parse_override("training.epochs=3") == ("training.epochs", 3)
-    assert parse_override("training.mixed_precision=true") == ("training.mixed_precision", True)
+    assert parse_override("distribution.jit_compile=true") == ("distribution.jit_compile", True)
     assert parse_override("backbone.preset=hf://a/b") == ("backbone.preset", "hf://a/b")
 
 

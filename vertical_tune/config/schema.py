@@ -238,7 +238,8 @@ class DataConfig(_Section):
     train: Optional[str] = Field(
         None,
         description=(
-            "Training data: a CSV, TSV, JSONL or Parquet file, or `tfds:NAME[:SPLIT]`. "
+            "Training data: a CSV, TSV, JSONL or Parquet file, `tfds:NAME[:SPLIT]`, or with "
+            "`streaming` a glob of shards or a folder written by `vtune data prepare`. "
             "Relative paths are relative to the config file."
         ),
     )
@@ -248,8 +249,12 @@ class DataConfig(_Section):
     test: Optional[str] = Field(
         None, description="Test data, evaluated once after training; optional."
     )
-    format: Literal["auto", "csv", "tsv", "jsonl", "parquet"] = Field(
-        "auto", description="File format; `auto` picks it from the file extension."
+    format: Literal["auto", "csv", "tsv", "jsonl", "parquet", "tfrecord"] = Field(
+        "auto",
+        description=(
+            "File format; `auto` picks it from the file extension. `tfrecord` is the "
+            "tokenized output of `vtune data prepare` and needs `streaming`."
+        ),
     )
     encoding: str = Field(
         "utf-8",
@@ -263,6 +268,17 @@ class DataConfig(_Section):
     )
     tfds_data_dir: Optional[str] = Field(
         None, description="Directory of locally prepared tensorflow-datasets data for `tfds:` sources."
+    )
+    streaming: bool = Field(
+        False,
+        description=(
+            "Read the training data as a tf.data stream, file by file, instead of loading "
+            "it into memory: for data larger than memory. Needs `task.labels` listed and "
+            "`data.validation` set; `split` and `max_train_rows` do not apply."
+        ),
+    )
+    shuffle_buffer: int = Field(
+        10000, ge=1, description="Rows held in the shuffle buffer of a streamed training set."
     )
 
 
@@ -340,13 +356,6 @@ class TrainingConfig(_Section):
         2, ge=0, description="Epochs without improvement before stopping; empty disables it."
     )
     seed: int = Field(0, description="Seed for weights, shuffling and dropout.")
-    mixed_precision: bool = Field(
-        False, description="Train with the `mixed_float16` policy (useful on GPUs)."
-    )
-    distribution: Literal["auto", "default", "mirrored"] = Field(
-        "auto",
-        description="tf.distribute strategy: `mirrored` over all local GPUs; `auto` uses it when there are several.",
-    )
     checkpoint_every_steps: Optional[int] = Field(
         None,
         ge=1,
@@ -664,6 +673,57 @@ class ModelCardConfig(_Section):
     )
 
 
+class DistributionConfig(_Section):
+    """Devices and tf.distribute strategy of training, distillation and compression."""
+
+    strategy: Literal["auto", "default", "mirrored", "multi_worker", "tpu"] = Field(
+        "auto",
+        description=(
+            "`default`: one device. `mirrored`: all local GPUs, or `cpu_devices` logical CPU "
+            "devices. `multi_worker`: MultiWorkerMirroredStrategy over the cluster in the "
+            "`TF_CONFIG` environment variable. `tpu`: TPUStrategy on `tpu`. `auto`: "
+            "`mirrored` with two or more GPUs, else `default`."
+        ),
+    )
+    cpu_devices: Optional[int] = Field(
+        None,
+        ge=2,
+        le=64,
+        description="Split the CPU into this many logical devices for `mirrored` (testing without GPUs).",
+    )
+    tpu: str = Field(
+        "local",
+        description="TPU to connect to with `tpu`: `local` on a TPU VM, or a TPU name or `grpc://` address.",
+    )
+    batch_size: Literal["global", "per_replica"] = Field(
+        "global",
+        description=(
+            "How `training.batch_size` is read. `global`: examples per step over all "
+            "replicas, split between them. `per_replica`: examples per replica, so the "
+            "global batch is `batch_size` times the number of replicas."
+        ),
+    )
+    learning_rate_scaling: Literal["none", "linear", "sqrt"] = Field(
+        "none",
+        description=(
+            "How `training.learning_rate` follows the global batch size, relative to "
+            "`training.batch_size`: `linear` multiplies it by global / `training.batch_size`, "
+            "`sqrt` by the square root of that, `none` keeps it."
+        ),
+    )
+    mixed_precision: Literal["none", "mixed_float16", "mixed_bfloat16"] = Field(
+        "none",
+        description=(
+            "Keras mixed-precision policy. `mixed_float16` needs a GPU; `mixed_bfloat16` "
+            "suits TPUs and recent GPUs and CPUs."
+        ),
+    )
+    jit_compile: Optional[bool] = Field(
+        None,
+        description="Compile training steps with XLA: `true`, `false`, or empty for Keras' choice.",
+    )
+
+
 class VTuneConfig(_Section):
     """A complete, resolved vertical_tune configuration."""
 
@@ -674,6 +734,7 @@ class VTuneConfig(_Section):
     backbone: BackboneConfig = Field(default_factory=BackboneConfig)
     normalization: NormalizationConfig = Field(default_factory=NormalizationConfig)
     training: TrainingConfig = Field(default_factory=TrainingConfig)
+    distribution: DistributionConfig = Field(default_factory=DistributionConfig)
     output: OutputConfig = Field(default_factory=OutputConfig)
     distillation: DistillationConfig = Field(default_factory=DistillationConfig)
     compression: CompressionConfig = Field(default_factory=CompressionConfig)

@@ -4,7 +4,7 @@ import tensorflow as tf
 
 
 def get_strategy(name="auto"):
-    """Return the strategy for `training.distribution`.
+    """Return the strategy for `distribution.strategy`.
 
     `auto` mirrors over all local GPUs when there are two or more, and otherwise
     uses the default strategy (one device).
