@@ -1,8 +1,10 @@
-"""`task.threshold`: a binary decision threshold chosen on validation data, saved and used by `predict`."""
+"""`task.threshold`: a decision threshold chosen on validation data, saved and used by `predict` and the metrics."""
 
 import json
 
+import numpy as np
 import pytest
+from sklearn.metrics import recall_score
 
 from tests.helpers import TINY_TRAINING, sentiment_frame
 from vertical_tune import FineTuner, load
@@ -41,11 +43,34 @@ def test_min_recall_threshold_saved_and_used(tiny_preset, tmp_path):
     assert list(frame["label"]) == ["negative" if p else "positive" for p in positive]
 
 
-def test_threshold_rule_on_three_labels_is_rejected(tiny_preset, tmp_path):
+def test_threshold_on_three_labels_needs_the_positive_label(tiny_preset, tmp_path):
     tuner = make_tuner(tiny_preset, tmp_path / "run", {"rule": "f1"})
-    with pytest.raises(ConfigError, match="needs a binary task") as error:
+    with pytest.raises(ConfigError, match="needs the label it applies to") as error:
         tuner.fit(sentiment_frame(10, 0), sentiment_frame(4, 1), verbose=0)
-    assert "task.threshold.rule" in str(error.value)
+    message = str(error.value)
+    assert "task.threshold.positive_label" in message
+    assert "negative or neutral or positive" in message
+
+
+def test_one_vs_rest_threshold_reaches_the_recall_target(tiny_preset, tmp_path):
+    settings = {"rule": "min_recall", "target": 0.95, "positive_label": "neutral"}
+    tuner = make_tuner(tiny_preset, tmp_path / "run", settings)
+    validation = sentiment_frame(12, 1)
+    tuner.fit(sentiment_frame(20, 0), validation, verbose=0)
+    point = tuner.decision_threshold
+    assert point["one_vs_rest"] is True
+    assert point["recall"] >= 0.95
+
+    # `predict` and the validation metrics follow the threshold, not the argmax.
+    frame = tuner.predict(list(validation["text"]))
+    predicted_neutral = frame["label"] == "neutral"
+    assert list(predicted_neutral) == list(frame["prob_neutral"] >= point["threshold"])
+    recall = recall_score(validation["label"] == "neutral", predicted_neutral)
+    assert recall == pytest.approx(point["recall"])
+    assert tuner.validation_report["per_class"]["neutral"]["recall"] == pytest.approx(point["recall"])
+    others = frame[~predicted_neutral]
+    probabilities = others[["prob_negative", "prob_positive"]].to_numpy()
+    assert list(others["label"]) == [("negative", "positive")[i] for i in np.argmax(probabilities, axis=1)]
 
 
 def test_threshold_unknown_positive_label(tiny_preset, tmp_path):

@@ -24,6 +24,7 @@ from vertical_tune.data.split import stratified_sample, stratified_split
 from vertical_tune.errors import ConfigError, DataError, format_error
 from vertical_tune.evaluation.baseline import tfidf_baseline
 from vertical_tune.evaluation.metrics import classification_metrics
+from vertical_tune.evaluation.thresholds import apply_decision
 from vertical_tune.evaluation.report import EvaluationReport
 from vertical_tune.modeling.classifier import build_text_classifier, count_parameters
 from vertical_tune.run_summary import write_run
@@ -82,7 +83,7 @@ class FineTuner:
         self._workdir = None
         self._checkpoint_used = None  # checkpoint folder of the last `fit`, removed by `save`
         self.validation_predictions = None  # texts, class indices and probabilities of the validation data
-        self.decision_threshold = None  # binary tasks: {positive_index, threshold, ...} used by `predict`
+        self.decision_threshold = None  # {positive_index, threshold, ...} from threshold.json, used by `predict`
 
     @classmethod
     def from_preset(cls, industry, **overrides):
@@ -419,11 +420,7 @@ class FineTuner:
 
     def _predictions_frame(self, texts, probabilities, present):
         frame = pd.DataFrame({"text": list(texts)})
-        predicted = np.nan_to_num(probabilities, nan=-1.0).argmax(axis=1)
-        if self.decision_threshold:
-            positive = self.decision_threshold["positive_index"]
-            above = np.nan_to_num(probabilities[:, positive], nan=-1.0) >= self.decision_threshold["threshold"]
-            predicted = np.where(above, positive, 1 - positive)
+        predicted = apply_decision(np.nan_to_num(probabilities, nan=-1.0), self.decision_threshold)
         frame["label"] = [self.labels.names[i] if keep else "" for i, keep in zip(predicted, present)]
         # A row without a text is all NaN, so its maximum (the confidence) is NaN too.
         frame["confidence"] = probabilities.max(axis=1)
@@ -447,8 +444,12 @@ class FineTuner:
         # `probabilities` skips the prediction when the caller already has this model's output.
         if probabilities is None:
             probabilities = self.predict_proba(texts)
-        metrics = classification_metrics(y_true, probabilities, self.labels.names)
+        y_pred = apply_decision(probabilities, self.decision_threshold)
+        metrics = classification_metrics(y_true, probabilities, self.labels.names, y_pred=y_pred)
         metadata = {"data": source, "backbone": self.config.backbone.preset}
+        if self.decision_threshold:
+            point = self.decision_threshold
+            metadata["decision"] = f"{point['positive_label']} when its probability is >= {point['threshold']:.4f} ({point['rule']})"
         return EvaluationReport(metrics, self.labels.names, title=title, metadata=metadata, baselines=baselines)
 
     def _check_trained(self):
@@ -542,22 +543,28 @@ THRESHOLD_FILE = "threshold.json"
 def choose_decision_threshold(settings, labels, y_true, probabilities):
     """Return the decision threshold of `task.threshold` on validation predictions, or None for `argmax`.
 
+    With two labels the threshold is binary. With more, it is a one-vs-rest
+    threshold on `positive_label`: an example is predicted as that label when its
+    probability reaches the threshold, else as the most probable other label.
+
     Raises:
-        ConfigError: a threshold rule on a task without exactly two labels, or an
-            unknown `positive_label`.
+        ConfigError: a multi-class task without `positive_label`, an unknown
+            `positive_label`, or a target the validation data cannot reach.
     """
     if settings.rule == "argmax":
         return None
     from vertical_tune.evaluation.thresholds import choose_threshold
 
     names = labels.names
-    if len(names) != 2:
+    if settings.positive_label is None and len(names) != 2:
         raise ConfigError(
             format_error(
-                "A decision threshold needs a binary task.",
-                where="task.threshold.rule",
-                received=f"{settings.rule} with {len(names)} labels",
-                fix="Set `task.threshold.rule: argmax` for tasks with more than two labels.",
+                f"A decision threshold on a task with {len(names)} labels needs the label it applies to.",
+                where="task.threshold.positive_label",
+                received=None,
+                expected=" or ".join(names),
+                fix="Set `task.threshold.positive_label` to the label whose recall or precision must reach "
+                "the target, or `task.threshold.rule: argmax`.",
             )
         )
     positive_name = settings.positive_label or names[1]
@@ -586,7 +593,13 @@ def choose_decision_threshold(settings, labels, y_true, probabilities):
                 fix=f"Lower the target or train a better model. {error}",
             )
         ) from None
-    return {"positive_label": positive_name, "positive_index": positive, "target": settings.target, **point.to_dict()}
+    return {
+        "positive_label": positive_name,
+        "positive_index": positive,
+        "target": settings.target,
+        "one_vs_rest": len(names) > 2,
+        **point.to_dict(),
+    }
 
 
 def _warm_start_labels(run, labels):

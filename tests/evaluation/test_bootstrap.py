@@ -39,7 +39,7 @@ def test_point_values_match_classification_metrics(num_classes):
 def test_resample_scores_match_sklearn(num_classes):
     y_true, probabilities = tilted_predictions(1, num_classes, 200)
     counts = _resample_counts(np.random.default_rng(5), len(y_true), 4)
-    scores = _weighted_scores(counts, y_true, probabilities, BOOTSTRAP_METRICS)
+    scores = _weighted_scores(counts, y_true, probabilities.argmax(axis=1), probabilities, BOOTSTRAP_METRICS)
     labels = [str(index) for index in range(num_classes)]
 
     for resample in range(len(counts)):
@@ -47,6 +47,19 @@ def test_resample_scores_match_sklearn(num_classes):
         expected = classification_metrics(y_true[rows], probabilities[rows], labels)
         for name in BOOTSTRAP_METRICS:
             assert scores[name][resample] == pytest.approx(expected[name], abs=1e-12), name
+
+
+def test_given_predictions_replace_the_argmax():
+    y_true, probabilities = tilted_predictions(3, 3, 200)
+    labels = ["a", "b", "c"]
+    y_pred = np.where(probabilities[:, 1] >= 0.2, 1, probabilities.argmax(axis=1))
+
+    intervals = bootstrap_intervals(y_true, probabilities, labels, n_resamples=50, y_pred=y_pred)
+    expected = classification_metrics(y_true, probabilities, labels, y_pred=y_pred)
+
+    assert expected["per_class"]["b"]["recall"] != classification_metrics(y_true, probabilities, labels)["per_class"]["b"]["recall"]
+    for name in BOOTSTRAP_METRICS:
+        assert intervals[name]["value"] == pytest.approx(expected[name], abs=1e-12), name
 
 
 def test_same_seed_gives_same_intervals():

@@ -4,6 +4,7 @@ from sklearn import metrics as sk
 
 from vertical_tune.evaluation.thresholds import (
     OperatingPoint,
+    apply_decision,
     choose_threshold,
     one_vs_rest_points,
     predict_with_threshold,
@@ -168,14 +169,46 @@ def test_predict_with_threshold_matches_comparison(positive_index):
 @pytest.mark.parametrize(
     ("probabilities", "positive_index", "threshold", "message"),
     [
-        ([[0.2, 0.3, 0.5]], 1, 0.5, r"shape \(n, 2\)"),
-        ([[0.2, 0.8]], 2, 0.5, "positive_index must be 0 or 1"),
+        ([0.2, 0.3, 0.5], 1, 0.5, r"shape \(n, k\) with k >= 2"),
+        ([[1.0]], 0, 0.5, r"shape \(n, k\) with k >= 2"),
+        ([[0.2, 0.8]], 2, 0.5, "positive_index must be a column index"),
         ([[0.2, 0.8]], 1, float("nan"), "threshold must be a finite number"),
     ],
 )
 def test_predict_with_threshold_rejects_invalid(probabilities, positive_index, threshold, message):
     with pytest.raises(ValueError, match=message):
         predict_with_threshold(probabilities, positive_index=positive_index, threshold=threshold)
+
+
+def test_predict_with_threshold_multiclass_falls_back_to_the_other_classes():
+    probabilities = np.array(
+        [
+            [0.50, 0.30, 0.20],  # class 1 below the threshold: the best other class, 0
+            [0.10, 0.25, 0.65],  # class 1 below: 2
+            [0.60, 0.35, 0.05],  # class 1 at or above 0.35 although 0 is more probable: 1
+            [0.05, 0.90, 0.05],
+        ]
+    )
+
+    predicted = predict_with_threshold(probabilities, positive_index=1, threshold=0.35)
+
+    assert predicted.tolist() == [0, 2, 1, 1]
+
+
+def test_thresholded_recall_equals_the_one_vs_rest_operating_point():
+    rng = np.random.default_rng(7)
+    y_true = rng.integers(0, 4, 300)
+    probabilities = rng.dirichlet(np.ones(4), size=300)
+    probabilities[np.arange(300), y_true] += 0.4
+    probabilities /= probabilities.sum(axis=1, keepdims=True)
+    point = choose_threshold(y_true == 2, probabilities[:, 2], min_recall=0.95)
+
+    predicted = apply_decision(probabilities, {"positive_index": 2, "threshold": point.threshold})
+
+    assert sk.recall_score(y_true == 2, predicted == 2) == pytest.approx(point.recall)
+    assert sk.precision_score(y_true == 2, predicted == 2) == pytest.approx(point.precision)
+    assert point.recall >= 0.95
+    assert apply_decision(probabilities, None).tolist() == probabilities.argmax(axis=1).tolist()
 
 
 def test_one_vs_rest_points_per_class():

@@ -221,8 +221,8 @@ def test_write_report_two_runs_separate_folders(tmp_path, multiclass_run, binary
 
 
 def test_unknown_format_rejected(tmp_path, multiclass_run):
-    with pytest.raises(ValueError, match="pdf"):
-        write_report([multiclass_run], tmp_path, formats=("pdf",))
+    with pytest.raises(ValueError, match="docx"):
+        write_report([multiclass_run], tmp_path, formats=("docx",))
 
 
 def test_run_view_missing_keys_rejected():

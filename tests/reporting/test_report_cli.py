@@ -64,7 +64,14 @@ def test_report_without_saved_predictions(run, tmp_path):
     np.testing.assert_allclose(view["probabilities"], saved["probabilities"], atol=1e-5)
 
 
-@pytest.mark.parametrize("value, expected", [("pdf", "PDF output is not available yet"), ("docx", "Unknown report format")])
+def test_report_cli_writes_pdf(capsys, run, tmp_path):
+    code, _, err = run_cli(capsys, "report", run, "--format", "html,pdf", "--no-intervals", "--output", tmp_path)
+    assert code == 0, err
+    assert (tmp_path / "report.pdf").read_bytes().startswith(b"%PDF")
+    assert (tmp_path / "report.html").is_file()
+
+
+@pytest.mark.parametrize("value, expected", [("docx", "Unknown report format"), (",", "Unknown report format")])
 def test_report_bad_format(capsys, run, value, expected):
     code, _, err = run_cli(capsys, "report", run, "--format", value)
     assert code == 2

@@ -1,4 +1,4 @@
-"""`vtune report`: the self-contained HTML (and Markdown) evaluation report of runs."""
+"""`vtune report`: the self-contained HTML, Markdown or PDF evaluation report of runs."""
 
 from pathlib import Path
 from typing import List, Optional
@@ -14,7 +14,7 @@ def report(
     output: Optional[Path] = typer.Option(
         None, "--output", "-o", help="Folder to write into (default RUN/report, or ./report-comparison for several runs)."
     ),
-    formats: str = typer.Option("html,md", "--format", help="Comma-separated formats: html, md."),
+    formats: str = typer.Option("html,md", "--format", help="Comma-separated formats: html, md, pdf (A4 pages)."),
     no_intervals: bool = typer.Option(False, "--no-intervals", help="Skip the bootstrap confidence intervals."),
     seed: int = typer.Option(0, "--seed", help="Seed of the bootstrap confidence intervals."),
     quiet: bool = options.QuietOption,

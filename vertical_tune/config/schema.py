@@ -18,7 +18,12 @@ LabelSpec = Union[Literal["from_data"], list[str], dict[str, str]]
 
 
 class ThresholdConfig(_Section):
-    """Decision threshold of a binary task, chosen on the validation data after training."""
+    """Decision threshold on one label, chosen on the validation data after training.
+
+    With two labels it is the usual binary threshold. With more, it is one-vs-rest:
+    `positive_label` is predicted when its probability reaches the threshold, and
+    otherwise the most probable other label.
+    """
 
     rule: Literal["argmax", "f1", "min_recall", "min_precision"] = Field(
         "argmax",
@@ -33,7 +38,11 @@ class ThresholdConfig(_Section):
         None, gt=0.0, le=1.0, description="Recall or precision to reach (rules `min_recall` and `min_precision`)."
     )
     positive_label: Optional[str] = Field(
-        None, description="Name of the positive label; empty means the second label (class index 1)."
+        None,
+        description=(
+            "Label the threshold applies to; empty means the second label (class index 1) "
+            "of a binary task. Required with more than two labels."
+        ),
     )
 
     @model_validator(mode="after")

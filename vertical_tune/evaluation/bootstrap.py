@@ -11,7 +11,7 @@ import numpy as np
 from sklearn.metrics import accuracy_score, precision_recall_fscore_support, roc_auc_score
 
 from vertical_tune.errors import format_error
-from vertical_tune.evaluation.metrics import _validate_label_names, _validate_predictions
+from vertical_tune.evaluation.metrics import _validate_label_names, _validate_predictions, _validate_y_pred
 
 BOOTSTRAP_METRICS = ("accuracy", "macro_f1", "macro_recall", "macro_precision", "roc_auc")
 
@@ -29,12 +29,14 @@ def bootstrap_intervals(
     n_resamples=1000,
     confidence=0.95,
     seed=0,
+    y_pred=None,
 ):
     """Estimate percentile bootstrap confidence intervals of classification metrics.
 
     Each resample draws n rows with replacement using `numpy.random.default_rng(seed)`,
-    so the same seed and inputs give the same intervals. The predicted class is the
-    argmax of each row of probabilities, as in `classification_metrics`.
+    so the same seed and inputs give the same intervals. The predicted class is
+    `y_pred`, by default the argmax of each row of probabilities, as in
+    `classification_metrics`.
 
     A resample where a metric is undefined is left out of that metric's interval.
     Only ROC-AUC can be undefined: for k == 2 it is the binary ROC-AUC of class 1,
@@ -52,6 +54,8 @@ def bootstrap_intervals(
         confidence: float in (0, 1). Coverage of the interval; 0.95 gives the 2.5th
             and 97.5th percentiles.
         seed: int or None. Seed of `numpy.random.default_rng`.
+        y_pred: array-like of int, shape (n,), or None. Predicted class indices,
+            e.g. after a decision threshold.
 
     Returns:
         `{metric: {"value", "low", "high", "n_valid"}}`. `value` is the metric on the
@@ -77,9 +81,10 @@ def bootstrap_intervals(
     y_true, probabilities = _validate_predictions(y_true, probabilities, len(labels))
     metrics = _validate_metric_names(metrics)
     _validate_resampling(n_resamples, confidence)
+    y_pred = probabilities.argmax(axis=1) if y_pred is None else _validate_y_pred(y_pred, y_true, len(labels))
 
-    point_values = _point_values(y_true, probabilities, metrics)
-    resampled = _resampled_values(y_true, probabilities, metrics, n_resamples, seed)
+    point_values = _point_values(y_true, y_pred, probabilities, metrics)
+    resampled = _resampled_values(y_true, y_pred, probabilities, metrics, n_resamples, seed)
 
     tail = 100 * (1 - confidence) / 2
     intervals = {}
@@ -134,10 +139,9 @@ def _validate_resampling(n_resamples, confidence):
         )
 
 
-def _point_values(y_true, probabilities, metrics):
+def _point_values(y_true, y_pred, probabilities, metrics):
     """Return each metric on the full data with scikit-learn, None where undefined."""
     num_classes = probabilities.shape[1]
-    y_pred = probabilities.argmax(axis=1)
     precision, recall, f1, _ = precision_recall_fscore_support(
         y_true, y_pred, labels=list(range(num_classes)), average="macro", zero_division=0
     )
@@ -167,7 +171,7 @@ def _point_roc_auc(y_true, probabilities):
     return float(np.mean(per_class)) if per_class else None
 
 
-def _resampled_values(y_true, probabilities, metrics, n_resamples, seed):
+def _resampled_values(y_true, y_pred, probabilities, metrics, n_resamples, seed):
     """Return `{metric: array of n_resamples values}`, NaN where a metric is undefined."""
     num_examples = len(y_true)
     rng = np.random.default_rng(seed)
@@ -177,7 +181,7 @@ def _resampled_values(y_true, probabilities, metrics, n_resamples, seed):
     for start in range(0, n_resamples, batch_size):
         size = min(batch_size, n_resamples - start)
         counts = _resample_counts(rng, num_examples, size)
-        batch = _weighted_scores(counts, y_true, probabilities, metrics)
+        batch = _weighted_scores(counts, y_true, y_pred, probabilities, metrics)
         for name in metrics:
             batches[name].append(batch[name])
     return {name: np.concatenate(parts) for name, parts in batches.items()}
@@ -191,10 +195,9 @@ def _resample_counts(rng, num_examples, size):
     return counts.reshape(size, num_examples).astype(np.float64)
 
 
-def _weighted_scores(counts, y_true, probabilities, metrics):
+def _weighted_scores(counts, y_true, y_pred, probabilities, metrics):
     """Score every resample at once from its row counts, with scikit-learn's definitions."""
     num_examples, num_classes = probabilities.shape
-    y_pred = probabilities.argmax(axis=1)
 
     # Column t * k + p of `cells` is 1 for rows with true class t and predicted class p,
     # so `counts @ cells` is the flattened confusion matrix of every resample.

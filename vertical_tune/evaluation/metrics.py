@@ -46,10 +46,11 @@ class UndefinedAUCWarning(UndefinedMetricWarning):
     """Warning that ROC-AUC or PR-AUC is undefined for some classes and was set to None."""
 
 
-def classification_metrics(y_true, probabilities, label_names):
+def classification_metrics(y_true, probabilities, label_names, y_pred=None):
     """Compute accuracy, precision, recall, F1, ROC-AUC, PR-AUC and log loss.
 
-    The predicted class of each example is the argmax of its probabilities. Every
+    The predicted class of each example is `y_pred`, by default the argmax of its
+    probabilities. ROC-AUC, PR-AUC and log loss use the probabilities only. Every
     value comes from scikit-learn (`precision_recall_fscore_support`, `roc_auc_score`,
     `average_precision_score`, `log_loss`, `confusion_matrix`) with `labels=range(k)`
     and `zero_division=0`. The module docstring states how undefined values are
@@ -61,6 +62,8 @@ def classification_metrics(y_true, probabilities, label_names):
             probabilities. Each row sums to 1 and lies in [0, 1].
         label_names: sequence of k distinct label names in class-index order.
             Names that are not strings are converted with `str`.
+        y_pred: array-like of int, shape (n,), or None. Predicted class indices,
+            e.g. after a decision threshold (`thresholds.apply_decision`).
 
     Returns:
         A dict of Python floats, ints, strings, lists and None only, so
@@ -95,7 +98,7 @@ def classification_metrics(y_true, probabilities, label_names):
     labels = _validate_label_names(label_names)
     y_true, probabilities = _validate_predictions(y_true, probabilities, len(labels))
     class_indices = list(range(len(labels)))
-    y_pred = probabilities.argmax(axis=1)
+    y_pred = probabilities.argmax(axis=1) if y_pred is None else _validate_y_pred(y_pred, y_true, len(labels))
 
     precision, recall, f1, support = precision_recall_fscore_support(
         y_true, y_pred, labels=class_indices, average=None, zero_division=0
@@ -185,6 +188,18 @@ def _validate_predictions(y_true, probabilities, num_classes):
 
     _validate_probability_values(probabilities)
     return y_true, probabilities
+
+
+def _validate_y_pred(y_pred, y_true, num_classes):
+    y_pred = _validate_class_indices(y_pred, num_classes)
+    if y_pred.shape != y_true.shape:
+        raise ValueError(
+            format_error(
+                f"y_pred has {y_pred.shape[0]} predictions, but y_true has {y_true.shape[0]} labels.",
+                fix="pass one predicted class index per example",
+            )
+        )
+    return y_pred
 
 
 def _validate_class_indices(y_true, num_classes):

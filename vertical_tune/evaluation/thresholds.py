@@ -1,4 +1,4 @@
-"""Decision thresholds for binary classification and one-vs-rest reports.
+"""Decision thresholds for binary classification and one class of a multi-class task.
 
 An example is predicted positive when its score is >= the threshold, the same rule
 `sklearn.metrics.precision_recall_curve` uses, so the precision and recall of an
@@ -116,38 +116,72 @@ def choose_threshold(y_true_binary, scores, *, target="f1", min_recall=None, min
 
 
 def predict_with_threshold(probabilities, *, positive_index, threshold):
-    """Predict binary class indices: `positive_index` where its probability is >= `threshold`.
+    """Predict class indices with a decision threshold on one class.
+
+    An example is predicted as `positive_index` when its probability is >=
+    `threshold`, and otherwise as the most probable of the other classes. With two
+    classes this is the usual binary threshold; with more, it is a one-vs-rest
+    threshold on the class that matters most (e.g. the one whose recall must reach
+    a target), and the recall and precision of that class are those of
+    `choose_threshold` on its one-vs-rest scores.
 
     Args:
-        probabilities: array-like of float, shape (n, 2). Predicted class probabilities.
-        positive_index: 0 or 1. Column of the positive class.
-        threshold: float. Probability at or above which an example is positive.
+        probabilities: array-like of float, shape (n, k) with k >= 2. Predicted
+            class probabilities.
+        positive_index: int in [0, k). Column of the thresholded class.
+        threshold: float. Probability at or above which an example is predicted
+            as `positive_index`.
 
     Returns:
-        numpy array of int64, shape (n,): `positive_index` or the other class index.
+        numpy array of int64, shape (n,).
 
     Raises:
-        ValueError: `probabilities` does not have shape (n, 2), `positive_index` is
-            not 0 or 1, or `threshold` is not a finite number.
+        ValueError: `probabilities` does not have shape (n, k) with k >= 2,
+            `positive_index` is not a column index, or `threshold` is not a finite
+            number.
     """
     probabilities = np.asarray(probabilities, dtype=np.float64)
-    if probabilities.ndim != 2 or probabilities.shape[1] != 2:
+    if probabilities.ndim != 2 or probabilities.shape[1] < 2:
         raise ValueError(
             format_error(
-                f"probabilities must have shape (n, 2), but it has shape {probabilities.shape}.",
-                fix="pass the class probabilities of a binary classifier; use "
-                "`one_vs_rest_points` for more than two classes",
+                f"probabilities must have shape (n, k) with k >= 2, but it has shape {probabilities.shape}.",
+                fix="pass one row of class probabilities per example",
             )
         )
-    if isinstance(positive_index, bool) or positive_index not in (0, 1):
+    num_classes = probabilities.shape[1]
+    if isinstance(positive_index, bool) or not isinstance(positive_index, (int, np.integer)) or not 0 <= positive_index < num_classes:
         raise ValueError(
-            format_error("positive_index must be 0 or 1.", received=positive_index)
+            format_error(
+                "positive_index must be a column index of probabilities.",
+                received=positive_index,
+                expected=f"an integer in [0, {num_classes})",
+            )
         )
-    if not np.isfinite(threshold):
+    if isinstance(threshold, bool) or not np.isfinite(threshold):
         raise ValueError(format_error("threshold must be a finite number.", received=threshold))
 
+    others = probabilities.copy()
+    others[:, positive_index] = -np.inf
     is_positive = probabilities[:, positive_index] >= threshold
-    return np.where(is_positive, positive_index, 1 - positive_index).astype(np.int64)
+    return np.where(is_positive, positive_index, others.argmax(axis=1)).astype(np.int64)
+
+
+def apply_decision(probabilities, decision):
+    """Return the predicted class indices of a model's saved decision rule.
+
+    Args:
+        probabilities: array-like of float, shape (n, k).
+        decision: the content of a run's `threshold.json` (a dict with
+            `positive_index` and `threshold`), or None for the argmax.
+
+    Returns:
+        numpy array of int64, shape (n,).
+    """
+    if not decision:
+        return np.asarray(probabilities).argmax(axis=1).astype(np.int64)
+    return predict_with_threshold(
+        probabilities, positive_index=int(decision["positive_index"]), threshold=float(decision["threshold"])
+    )
 
 
 def one_vs_rest_points(y_true, probabilities, label_names, **rule):

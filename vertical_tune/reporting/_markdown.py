@@ -41,9 +41,11 @@ def _run_lines(context, paths, *, level, several):
     lines += [f"{level} Headline metrics", ""] + _table(tables["headline"]) + _table(tables["operating_point"])
     lines += [f"{level} Training curves", ""] + _figure(paths, "training_curves", "This run has no training history.")
     lines += [f"{level} Per-class metrics", ""] + _table(tables["per_class"])
-    lines += [f"{level} Confusion matrix", ""] + _figure(paths, "confusion_matrix") + _table(tables["confusion"])
+    lines += [f"{level} Confusion matrix", ""] + _figure(paths, "confusion_matrix") + _label_key(context)
+    lines += _table(tables["confusion"])
     lines += [f"{level} ROC and precision-recall curves", ""]
-    lines += _figure(paths, "roc_curves") + _figure(paths, "pr_curves") + _table(tables["curve_areas"])
+    lines += _figure(paths, "roc_curves") + _figure(paths, "pr_curves") + _label_key(context)
+    lines += _table(tables["curve_areas"])
     lines += [f"{level} Calibration", ""]
     lines += [f"Expected calibration error (10 equal-width confidence bins): **{context['ece']:.4f}**", ""]
     lines += _figure(paths, "reliability_diagram")
@@ -70,6 +72,14 @@ def _table(table):
 
 def _row(cells):
     return "| " + " | ".join(escape_markdown(cell) for cell in cells) + " |"
+
+
+def _label_key(context):
+    pairs = context.get("label_key") or []
+    if not pairs:
+        return []
+    key = ", ".join(f"{escape_markdown(stand_in)} = {escape_markdown(label)}" for stand_in, label in pairs)
+    return [f"No installed font can draw some labels, so the figures show stand-ins: {key}.", ""]
 
 
 def _figure(paths, name, missing_text=None):

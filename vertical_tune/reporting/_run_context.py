@@ -54,7 +54,7 @@ def build_run_context(run, slug):
         "per_class": _per_class_table(metrics, labels),
         "confusion": _confusion_table(metrics["confusion_matrix"], labels),
         "curve_areas": _curve_area_table(metrics, labels),
-        "mistakes": _mistakes_table(labels, y_true, probabilities, texts),
+        "mistakes": _mistakes_table(labels, y_true, probabilities, texts, run.get("y_pred")),
     }
     figure_bytes = {
         "training_curves": figures.training_curves(run.get("history") or {}),
@@ -206,8 +206,8 @@ def _curve_area_table(metrics, labels):
     return Table("Areas under the curves", ["Label", "ROC-AUC", "Average precision"], rows)
 
 
-def _mistakes_table(labels, y_true, probabilities, texts):
-    predicted = probabilities.argmax(axis=1)
+def _mistakes_table(labels, y_true, probabilities, texts, y_pred=None):
+    predicted = probabilities.argmax(axis=1) if y_pred is None else np.asarray(y_pred)
     confidence = probabilities.max(axis=1)
     wrong = np.flatnonzero(predicted != y_true)
     # A stable sort keeps equally confident mistakes in input order.

@@ -4,7 +4,7 @@ from pathlib import Path
 
 from vertical_tune.errors import ConfigError, format_error
 
-FORMATS = ("html", "md")
+FORMATS = ("html", "md", "pdf")
 
 
 def report(*runs, intervals=True, seed=0):
@@ -17,7 +17,8 @@ def report(*runs, intervals=True, seed=0):
 
     Returns:
         Report. It renders inline in Jupyter; `save(directory)` writes
-        `report.html` (self-contained), `report.md` and the figures as PNG.
+        `report.html` (self-contained), `report.md` and the figures as PNG, and
+        `save(directory, formats=["pdf"])` writes `report.pdf` on A4 pages.
 
     Example:
 
@@ -38,16 +39,6 @@ def parse_formats(value):
     """Return the requested formats from a comma-separated string, checking each one."""
     requested = [item.strip().lower() for item in str(value).split(",") if item.strip()]
     unknown = [item for item in requested if item not in FORMATS]
-    if "pdf" in unknown:
-        raise ConfigError(
-            format_error(
-                "PDF output is not available yet.",
-                where="--format",
-                received=value,
-                expected=", ".join(FORMATS),
-                fix="Write html and print report.html to PDF from a browser.",
-            )
-        )
     if unknown or not requested:
         raise ConfigError(
             format_error(
@@ -55,7 +46,7 @@ def parse_formats(value):
                 where="--format",
                 received=value,
                 expected=", ".join(FORMATS),
-                fix="Pass --format html, md or html,md.",
+                fix="Pass --format html, md, pdf, or several of them separated by commas, e.g. html,md,pdf.",
             )
         )
     return tuple(dict.fromkeys(requested))

@@ -1,7 +1,9 @@
 """Report figures as PNG bytes, drawn with matplotlib's Agg canvas.
 
 No function touches pyplot, so the caller's backend and figure list stay as they were
-and nothing needs a display.
+and nothing needs a display. Every figure draws with the CJK fallback fonts of
+`vertical_tune.reporting.fonts`, and a class label that no installed font can draw
+is shown as its stand-in `class <index>`.
 """
 
 import io
@@ -14,13 +16,15 @@ from matplotlib.figure import Figure
 from sklearn.metrics import auc, average_precision_score, precision_recall_curve, roc_curve
 
 from vertical_tune.errors import format_error
-from vertical_tune.evaluation.plots import _font_family, _row_fractions, _shorten
+from vertical_tune.evaluation.plots import _row_fractions, _shorten
+from vertical_tune.reporting import fonts
 from vertical_tune.reporting.calibration import expected_calibration_error, reliability_bins
 
 _DPI = 100
 _PANEL_COLUMNS = 3
 
 
+@fonts.with_fallback_fonts
 def training_curves(history):
     """Draw one panel per metric family of a Keras training history.
 
@@ -53,6 +57,7 @@ def training_curves(history):
     return _png_bytes(figure)
 
 
+@fonts.with_fallback_fonts
 def confusion_heatmaps(matrix, labels):
     """Draw the confusion matrix twice: raw counts and fractions of each true label.
 
@@ -64,11 +69,11 @@ def confusion_heatmaps(matrix, labels):
         PNG bytes.
     """
     counts = np.asarray(matrix)
-    labels = [str(name) for name in labels]
+    labels = fonts.figure_labels(labels)
     fractions = _row_fractions(counts)
     side = min(3.5 + 0.45 * len(labels), 14.0)
     figure = _new_figure(2 * side + 1.5, side)
-    font_family = _font_family(labels)
+    font_family = fonts.font_families()
 
     panels = (
         ("Counts", counts, max(1, int(counts.max())), lambda row, column: str(int(counts[row, column]))),
@@ -95,6 +100,7 @@ def confusion_heatmaps(matrix, labels):
     return _png_bytes(figure)
 
 
+@fonts.with_fallback_fonts
 def roc_curves(y_true, probabilities, labels, operating_point=None):
     """Draw one-vs-rest ROC curves with their AUC in the legend.
 
@@ -115,13 +121,14 @@ def roc_curves(y_true, probabilities, labels, operating_point=None):
         PNG bytes.
     """
     y_true, probabilities, labels = _as_arrays(y_true, probabilities, labels)
+    shown_labels = fonts.figure_labels(labels)
     figure = _new_figure(6.0, 5.0)
     axes = figure.add_subplot()
     axes.plot([0, 1], [0, 1], linestyle="--", color="grey", linewidth=1)
 
     for index in _curve_classes(labels, operating_point):
         is_class = y_true == index
-        name = _shorten(labels[index])
+        name = _shorten(shown_labels[index])
         if is_class.all() or not is_class.any():
             axes.plot([], [], label=f"{name} (AUC undefined)")
             continue
@@ -140,6 +147,7 @@ def roc_curves(y_true, probabilities, labels, operating_point=None):
     return _png_bytes(figure)
 
 
+@fonts.with_fallback_fonts
 def pr_curves(y_true, probabilities, labels, operating_point=None):
     """Draw one-vs-rest precision-recall curves with average precision (AP) in the legend.
 
@@ -155,12 +163,13 @@ def pr_curves(y_true, probabilities, labels, operating_point=None):
         PNG bytes.
     """
     y_true, probabilities, labels = _as_arrays(y_true, probabilities, labels)
+    shown_labels = fonts.figure_labels(labels)
     figure = _new_figure(6.0, 5.0)
     axes = figure.add_subplot()
 
     for index in _curve_classes(labels, operating_point):
         is_class = y_true == index
-        name = _shorten(labels[index])
+        name = _shorten(shown_labels[index])
         if not is_class.any():
             axes.plot([], [], label=f"{name} (AP undefined)")
             continue
@@ -175,6 +184,7 @@ def pr_curves(y_true, probabilities, labels, operating_point=None):
     return _png_bytes(figure)
 
 
+@fonts.with_fallback_fonts
 def reliability_diagram(y_true, probabilities, bins=10):
     """Draw accuracy against confidence of the predicted class, per confidence bin.
 
@@ -281,7 +291,7 @@ def _finish_curve_axes(axes, xlabel, ylabel, title, labels):
     axes.grid(alpha=0.3)
     legend = axes.legend(loc="lower right" if "ROC" in title else "lower left", fontsize=8)
     for text in legend.get_texts():
-        text.set_family(_font_family(labels))
+        text.set_family(fonts.font_families())
 
 
 def _label_matrix_axes(axes, labels, font_family):
@@ -311,8 +321,8 @@ def _new_figure(width, height):
 def _png_bytes(figure):
     buffer = io.BytesIO()
     with warnings.catch_warnings():
-        # Labels with glyphs missing from every installed font are drawn as boxes; the
-        # tables in the report still show the names.
+        # Class labels that cannot be drawn are already stand-ins. Other texts, such as
+        # history keys, may still be drawn as boxes, and the report tables show them.
         warnings.filterwarnings("ignore", message="Glyph .* missing from")
         figure.savefig(buffer, format="png", dpi=_DPI)
     return buffer.getvalue()

@@ -9,10 +9,12 @@ from markupsafe import Markup
 from vertical_tune.errors import format_error
 from vertical_tune.evaluation._io import write_bytes_atomically
 from vertical_tune.reporting._markdown import render_markdown
+from vertical_tune.reporting import fonts
 from vertical_tune.reporting._run_context import FIGURE_NAMES, build_run_context, comparison_table, unique_slugs
 from vertical_tune.resources import package_folder
 
-REPORT_FORMATS = ("html", "md")
+REPORT_FORMATS = ("html", "md", "pdf")
+DEFAULT_FORMATS = ("html", "md")
 FIGURES_DIR = "figures"
 
 
@@ -37,26 +39,27 @@ def render_html(runs, *, title=None):
     return render_contexts(*build_contexts(runs), title=title, standalone=True)
 
 
-def write_report(runs, directory, *, formats=REPORT_FORMATS, title=None):
-    """Write `report.html`, `report.md` and every figure as a PNG file into `directory`.
+def write_report(runs, directory, *, formats=DEFAULT_FORMATS, title=None):
+    """Write `report.html`, `report.md`, optionally `report.pdf`, and every figure as PNG into `directory`.
 
     Figures go to `directory/figures/`, one file per figure (`confusion_matrix.png`,
     `roc_curves.png`, `pr_curves.png`, `reliability_diagram.png` and, when the run
     has a history, `training_curves.png`). With several runs each run gets its own
     `figures/<run slug>/` folder. `report.md` links those files, while `report.html`
-    embeds the same images. The directory is created when missing.
+    embeds the same images, and `report.pdf` draws them on A4 pages. The directory
+    is created when missing.
 
     Args:
         runs: list of run view dicts, at least one.
         directory: str or Path. Output directory.
-        formats: sequence of "html" and "md". Defaults to both.
+        formats: sequence of "html", "md" and "pdf". Defaults to html and md.
         title: str or None. Report title, as in `render_html`.
 
     Returns:
         dict mapping each format to the `Path` written.
 
     Raises:
-        ValueError: a format is not "html" or "md".
+        ValueError: a format is not "html", "md" or "pdf".
     """
     return write_contexts(*build_contexts(runs), directory, formats=formats, title=title)
 
@@ -70,6 +73,10 @@ def build_contexts(runs):
     contexts = [build_run_context(run, slug) for run, slug in zip(runs, slugs)]
     for context in contexts:
         context["prefix"] = f"{context['slug']}-" if len(contexts) > 1 else ""
+    for context, run in zip(contexts, runs):
+        # Stand-in and label pairs of the labels that the figures cannot draw.
+        context["label_key"] = [(stand_in, label) for label, stand_in in fonts.label_stand_ins(run["labels"]).items()]
+    fonts.warn_about_stand_ins(label for context in contexts for _, label in context["label_key"])
     comparison = comparison_table(contexts, runs) if len(contexts) > 1 else None
     return contexts, comparison
 
@@ -85,7 +92,7 @@ def render_contexts(contexts, comparison, *, title=None, standalone=True):
     )
 
 
-def write_contexts(contexts, comparison, directory, *, formats=REPORT_FORMATS, title=None):
+def write_contexts(contexts, comparison, directory, *, formats=DEFAULT_FORMATS, title=None):
     """Write prepared contexts to `directory`, as `write_report` describes."""
     formats = _check_formats(formats)
     directory = Path(directory)
@@ -98,6 +105,11 @@ def write_contexts(contexts, comparison, directory, *, formats=REPORT_FORMATS, t
     if "md" in formats:
         text = render_markdown(contexts, comparison, figure_paths, title=title or _default_title(contexts))
         written["md"] = write_bytes_atomically(directory / "report.md", text.encode("utf-8"))
+    if "pdf" in formats:
+        from vertical_tune.reporting.pdf import write_pdf
+
+        pdf_title = title or _default_title(contexts)
+        written["pdf"] = write_pdf(contexts, comparison, directory / "report.pdf", title=pdf_title)
     return written
 
 

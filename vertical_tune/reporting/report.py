@@ -1,6 +1,6 @@
 """`Report`: an evaluation report object that notebooks display inline."""
 
-from vertical_tune.reporting.html import REPORT_FORMATS, build_contexts, render_contexts, write_contexts
+from vertical_tune.reporting.html import DEFAULT_FORMATS, build_contexts, render_contexts, write_contexts
 
 
 class Report:
@@ -31,7 +31,7 @@ class Report:
         """Render the report as a standalone HTML document."""
         return render_contexts(*self._prepared(), title=self.title, standalone=True)
 
-    def save(self, directory, formats=REPORT_FORMATS):
+    def save(self, directory, formats=DEFAULT_FORMATS):
         """Write the report files into `directory`, as `write_report` does, and return them by format."""
         return write_contexts(*self._prepared(), directory, formats=formats, title=self.title)
 

@@ -25,9 +25,10 @@ def load_run_view(run_dir, *, intervals=True, resamples=1000, seed=0):
 
     Returns:
         dict with `name`, `path`, `summary`, `history`, `labels`, `y_true`,
-        `probabilities`, `texts`, `metrics`, `intervals` and `operating_point`.
+        `probabilities`, `y_pred`, `texts`, `metrics`, `intervals` and `operating_point`.
     """
     from vertical_tune.evaluation.metrics import classification_metrics
+    from vertical_tune.evaluation.thresholds import apply_decision
     from vertical_tune.retrain.incoming import run_data_fingerprint
     from vertical_tune.run_summary import PREDICTIONS_FILE, library_versions, read_predictions
 
@@ -39,7 +40,10 @@ def load_run_view(run_dir, *, intervals=True, resamples=1000, seed=0):
         texts, y_true, probabilities = read_predictions(run / PREDICTIONS_FILE)
     else:
         texts, y_true, probabilities = _predict_again(run)
-    metrics = classification_metrics(y_true, probabilities, labels)
+    decision = read_json(run / "threshold.json") if (run / "threshold.json").is_file() else None
+    # With a saved threshold, predictions (and so every count-based metric) follow it, as `predict` does.
+    y_pred = apply_decision(probabilities, decision)
+    metrics = classification_metrics(y_true, probabilities, labels, y_pred=y_pred)
     training = metrics_file.get("training", {})
     summary = {
         "industry": config.get("industry"),
@@ -60,17 +64,18 @@ def load_run_view(run_dir, *, intervals=True, resamples=1000, seed=0):
         "labels": labels,
         "y_true": y_true,
         "probabilities": probabilities,
+        "y_pred": y_pred,
         "texts": texts,
         "metrics": metrics,
         "intervals": None,
-        "operating_point": None,
+        "operating_point": decision,
     }
-    if (run / "threshold.json").is_file():
-        view["operating_point"] = read_json(run / "threshold.json")
     if intervals:
         from vertical_tune.evaluation.bootstrap import bootstrap_intervals
 
-        view["intervals"] = bootstrap_intervals(y_true, probabilities, labels, n_resamples=resamples, seed=seed)
+        view["intervals"] = bootstrap_intervals(
+            y_true, probabilities, labels, n_resamples=resamples, seed=seed, y_pred=y_pred
+        )
     return view
 
 
