@@ -28,7 +28,7 @@ from vertical_tune.evaluation.thresholds import apply_decision
 from vertical_tune.evaluation.report import EvaluationReport
 from vertical_tune.modeling.classifier import build_text_classifier, count_parameters
 from vertical_tune.run_summary import write_run
-from vertical_tune.training.distribution import get_strategy
+from vertical_tune.distribute.placement import place
 from vertical_tune.training.pipeline import make_dataset
 from vertical_tune.training.checkpoint import CheckpointPlan, training_fingerprint
 from vertical_tune.training.trainer import compile_classifier, fit_classifier
@@ -82,6 +82,7 @@ class FineTuner:
         self.model_structure = {}
         self._workdir = None
         self._checkpoint_used = None  # checkpoint folder of the last `fit`, removed by `save`
+        self.placement = None  # strategy, global batch and chief flag of the last `fit`
         self.validation_predictions = None  # texts, class indices and probabilities of the validation data
         self.decision_threshold = None  # {positive_index, threshold, ...} from threshold.json, used by `predict`
 
@@ -162,6 +163,9 @@ class FineTuner:
             TrainingResult with the per-epoch history and the selected epoch.
         """
         started = time.perf_counter()
+        # The strategy comes first: MultiWorkerMirroredStrategy must start before other TensorFlow work.
+        self.placement = place(self.config)
+        training = self.placement.training
         train, validation, test = self._prepare_splits(train, validation, test)
         self.labels = LabelVocabulary.from_spec(self.config.task.labels, train.labels)
         if warm_start is not None:
@@ -172,7 +176,7 @@ class FineTuner:
         logger.info("Training on %d rows, validating on %d rows.", len(train), len(validation))
 
         keras.utils.set_random_seed(self.config.training.seed)
-        self._build_model(steps_per_epoch=-(-len(train) // self.config.training.batch_size), warm_start=warm_start)
+        self._build_model(steps_per_epoch=-(-len(train) // training.batch_size), warm_start=warm_start)
         self._workdir = tempfile.mkdtemp(prefix="vtune-")
         # TensorBoard logs wait here until `save`; the folder goes when the tuner does.
         weakref.finalize(self, shutil.rmtree, self._workdir, ignore_errors=True)
@@ -181,7 +185,7 @@ class FineTuner:
             (train.texts, train_y),
             (validation.texts, val_y),
             self.labels.names,
-            self.config.training,
+            training,
             workdir=self._workdir,
             verbose=_keras_verbosity(verbose),
             json_lines=json_lines,
@@ -226,18 +230,16 @@ class FineTuner:
             fingerprint=training_fingerprint(self.config, train.texts, train_y, validation.texts, val_y),
             resume=resume,
             every_steps=self.config.training.checkpoint_every_steps,
+            write=self.placement.chief,
         )
 
     def _build_model(self, steps_per_epoch, warm_start=None):
         config = self.config
-        if config.distribution.mixed_precision != "none":
-            keras.mixed_precision.set_global_policy(config.distribution.mixed_precision)
-        try:
-            with get_strategy(config.distribution.strategy).scope():
-                if warm_start is not None:
-                    self.model = load_model_file(Path(warm_start) / "model.keras", read_structure(warm_start))
-                    compile_classifier(self.model, config.training, steps_per_epoch)
-                    return
+        training = self.placement.training
+        with self.placement.building() as jit_compile:
+            if warm_start is not None:
+                self.model = load_model_file(Path(warm_start) / "model.keras", read_structure(warm_start))
+            else:
                 backbone = resolve_backbone(config.backbone.preset, strip_accents=config.backbone.strip_accents)
                 self.model = build_text_classifier(
                     backbone,
@@ -247,9 +249,7 @@ class FineTuner:
                     mode=config.training.mode,
                     lora_rank=config.training.lora_rank,
                 )
-                compile_classifier(self.model, config.training, steps_per_epoch)
-        finally:
-            keras.mixed_precision.set_global_policy("float32")
+            compile_classifier(self.model, training, steps_per_epoch, jit_compile=jit_compile)
 
     def distill(self, *, train=None, validation=None, test=None, config=None, verbose="auto", json_lines=False, callbacks=(), **settings):
         """Train a smaller, faster student on this (fine-tuned) teacher.
@@ -466,11 +466,16 @@ class FineTuner:
     def save(self, path=None):
         """Write the run directory (atomically) and return its path.
 
+        In a multi-worker run only the chief writes; the other workers return None.
+
         Args:
             path: str or None. Defaults to `output.run_dir`.
         """
         self._check_trained()
         path = Path(path or self.config.output.run_dir)
+        if self.placement is not None and not self.placement.chief:
+            logger.info("Not the chief worker: the chief writes the run directory, this worker writes nothing.")
+            return None
         with run_directory.staged_directory(path) as staging:
             write_run(self, staging)
             # A run without a training step (an int8-only compression) has no logs.

@@ -27,7 +27,7 @@ from vertical_tune.evaluation.task_evaluation import evaluate_tasks, selection_s
 from vertical_tune.finetuner import FineTuner, _is_missing, _keras_verbosity, _no_data_error
 from vertical_tune.run_summary import distillation_lines
 from vertical_tune.modeling.multitask import build_multitask_model
-from vertical_tune.training.distribution import get_strategy
+from vertical_tune.distribute.placement import place
 from vertical_tune.training.multitask_trainer import fit_multitask
 from vertical_tune.training.optimizer import build_optimizer
 from vertical_tune.training.pipeline import make_dataset
@@ -86,6 +86,7 @@ class MultiTaskTuner(FineTuner):
         """Fine-tune every task at once; arguments as for `FineTuner.fit`."""
         started = time.perf_counter()
         config = self.config
+        self.placement = place(config)
         train, validation, test = self._prepare_splits(train, validation, test)
         self.targets = [TaskTarget.fit(spec, index, train) for index, spec in enumerate(config.tasks)]
         train_y, val_y = self._encode(train), self._encode(validation)
@@ -97,7 +98,7 @@ class MultiTaskTuner(FineTuner):
         logger.info("Training %d tasks on %d rows, validating on %d rows.", len(self.targets), len(train), len(validation))
 
         keras.utils.set_random_seed(config.training.seed)
-        self._build_model(self._heads(train_y), steps_per_epoch=-(-len(train) // config.training.batch_size))
+        self._build_model(self._heads(train_y), steps_per_epoch=-(-len(train) // self.placement.training.batch_size))
         self._workdir = tempfile.mkdtemp(prefix="vtune-")
         weakref.finalize(self, shutil.rmtree, self._workdir, ignore_errors=True)
         self.training_result = fit_multitask(
@@ -105,7 +106,7 @@ class MultiTaskTuner(FineTuner):
             (train.texts, train_y),
             (validation.texts, val_y),
             self.targets,
-            config,
+            config.model_copy(update={"training": self.placement.training}),
             workdir=self._workdir,
             verbose=_keras_verbosity(verbose),
             json_lines=json_lines,
@@ -163,23 +164,19 @@ class MultiTaskTuner(FineTuner):
 
     def _build_model(self, heads, steps_per_epoch):
         config = self.config
-        if config.distribution.mixed_precision != "none":
-            keras.mixed_precision.set_global_policy(config.distribution.mixed_precision)
-        try:
-            with get_strategy(config.distribution.strategy).scope():
-                backbone = resolve_backbone(config.backbone.preset, strip_accents=config.backbone.strip_accents)
-                self.model = build_multitask_model(
-                    backbone,
-                    heads,
-                    sequence_length=config.backbone.sequence_length,
-                    mode=config.training.mode,
-                    lora_rank=config.training.lora_rank,
-                    loss_balancing=config.multitask.loss_balancing,
-                )
-                total_steps = max(1, steps_per_epoch * config.training.epochs)
-                self.model.compile(optimizer=build_optimizer(config.training, total_steps))
-        finally:
-            keras.mixed_precision.set_global_policy("float32")
+        training = self.placement.training
+        with self.placement.building() as jit_compile:
+            backbone = resolve_backbone(config.backbone.preset, strip_accents=config.backbone.strip_accents)
+            self.model = build_multitask_model(
+                backbone,
+                heads,
+                sequence_length=config.backbone.sequence_length,
+                mode=config.training.mode,
+                lora_rank=config.training.lora_rank,
+                loss_balancing=config.multitask.loss_balancing,
+            )
+            total_steps = max(1, steps_per_epoch * training.epochs)
+            self.model.compile(optimizer=build_optimizer(training, total_steps), jit_compile=jit_compile)
 
     # ------------------------------------------------------------------ inference
 
@@ -259,9 +256,12 @@ class MultiTaskTuner(FineTuner):
     # ------------------------------------------------------------------ persistence
 
     def save(self, path=None):
-        """Write the run directory (atomically) and return its path."""
+        """Write the run directory (atomically) and return its path; None on workers other than the chief."""
         self._check_trained()
         path = Path(path or self.config.output.run_dir)
+        if self.placement is not None and not self.placement.chief:
+            logger.info("Not the chief worker: the chief writes the run directory, this worker writes nothing.")
+            return None
         with run_directory.staged_directory(path) as staging:
             run_directory.write_config(staging / "config.yaml", self.config)
             run_directory.write_json(staging / LABEL_MAP_FILE, {"tasks": [t.to_dict() for t in self.targets]})

@@ -89,6 +89,9 @@ def run_metrics(tuner):
             "epoch_seconds": result.epoch_seconds,
             "total_seconds": getattr(result, "seconds", None),
         }
+        placement = getattr(tuner, "placement", None)
+        if placement is not None:
+            metrics["training"]["distribution"] = placement.describe()
     for name, report in (("validation", tuner.validation_report), ("test", tuner.test_report)):
         if report is not None:
             metrics[name] = report.to_dict()

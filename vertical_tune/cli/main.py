@@ -8,6 +8,7 @@ import typer
 from vertical_tune.cli import (
     compress_command,
     config_commands,
+    data_command,
     distill_command,
     export_command,
     init_command,
@@ -55,6 +56,7 @@ app.command("retrain")(retrain_command.retrain)
 app.command("report")(report_command.report)
 app.command("schedule")(schedule_command.schedule)
 app.add_typer(config_commands.app, name="config")
+app.add_typer(data_command.app, name="data")
 app.add_typer(presets_commands.app, name="presets")
 app.add_typer(registry_commands.app, name="registry")
 

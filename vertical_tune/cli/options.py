@@ -17,6 +17,8 @@ def describe(key):
     return f"{field.description} (config key: {key})"
 
 
+StrategyOption = typer.Option(None, "--strategy", help=describe("distribution.strategy"))
+
 ConfigOption = typer.Option(
     None, "--config", "-c", help="A vtune.yaml file (default: ./vtune.yaml when it exists).", exists=False, dir_okay=False
 )

@@ -30,6 +30,7 @@ def train(
         None, "--max-train-rows", help=options.describe("data.max_train_rows")
     ),
     run_dir: Optional[str] = typer.Option(None, "--run-dir", help=options.describe("output.run_dir")),
+    strategy: Optional[str] = options.StrategyOption,
     set_values: Optional[List[str]] = options.SetOption,
     resume: bool = options.ResumeOption,
     quiet: bool = options.QuietOption,
@@ -56,6 +57,7 @@ def train(
             "training.learning_rate": learning_rate,
             "training.mode": mode,
             "data.max_train_rows": max_train_rows,
+            "distribution.strategy": strategy,
             "output.run_dir": options.absolute_path(run_dir),
         },
     )
@@ -70,6 +72,9 @@ def train(
     with contextlib.redirect_stdout(sys.stdout if as_json else sys.stderr):
         tuner.fit(verbose=0 if quiet or as_json else "auto", json_lines=as_json, checkpoint=True, resume=resume)
     path = tuner.save()
+    if path is None:
+        stderr.print("Training done. This worker is not the chief, so it wrote nothing; the chief writes the run.")
+        return
     write_run_report(path)
     _print_result(tuner, path, as_json, quiet)
 

@@ -13,6 +13,7 @@ from vertical_tune.backbones.resolver import resolve_backbone
 from vertical_tune.data.dataset import load_labeled_texts
 from vertical_tune.data.labels import FROM_DATA, LabelVocabulary
 from vertical_tune.distillation.student import shallow_student
+from vertical_tune.distribute.placement import place
 from vertical_tune.distillation.trainer import (
     STUDENT_KEY,
     TEACHER_KEY,
@@ -77,32 +78,19 @@ def distill(teacher, student_config, *, train=None, validation=None, test=None, 
         train_texts += extra
         train_targets = np.concatenate([train_y, np.full(len(extra), -1, dtype=train_y.dtype)])
 
-    training = student_config.training
+    student.placement = place(student_config)
+    training = student.placement.training
     keras.utils.set_random_seed(training.seed)
-    student_model, description = _build_student(teacher, student_config)
-    teacher_model = teacher.model
-    teacher_model.trainable = False
-    teacher_features, student_features = _feature_sizes(teacher_model, student_model)
-    projection = teacher_features if settings.feature_weight and student_features != teacher_features else None
-    losses = [soft_target_loss(settings.temperature)]
-    weights = [1.0]
-    if settings.feature_weight:
-        losses.append(
-            keras.distillation.FeatureDistillation(
-                loss="mse", teacher_layer_name=f"{TEACHER_KEY}_features", student_layer_name=f"{STUDENT_KEY}_features"
-            )
+    # The student, the distiller and its optimizer are built in the strategy's scope.
+    with student.placement.building() as jit_compile:
+        distiller, student_model, description = _build_distiller(teacher, student_config, settings)
+        steps = -(-len(train_texts) // training.batch_size)
+        distiller.compile(
+            optimizer=build_optimizer(training, max(1, steps * training.epochs)),
+            loss=hard_label_loss,
+            jit_compile=jit_compile,
         )
-        weights.append(settings.feature_weight)
-    names = {TEACHER_KEY: input_names(teacher_model), STUDENT_KEY: input_names(student_model)}
-    distiller = keras.distillation.Distiller(
-        teacher=routed(teacher_model, TEACHER_KEY, names),
-        student=routed(student_model, STUDENT_KEY, names, feature_projection=projection),
-        distillation_losses=losses,
-        distillation_loss_weights=weights,
-        student_loss_weight=settings.alpha,
-    )
-    steps = -(-len(train_texts) // training.batch_size)
-    distiller.compile(optimizer=build_optimizer(training, max(1, steps * training.epochs)), loss=hard_label_loss)
+    teacher_model = teacher.model
 
     batch = training.batch_size
     train_ds = tokenized_dataset(train_texts, train_targets, teacher_model, student_model, batch_size=batch, shuffle=True, seed=training.seed)
@@ -137,6 +125,33 @@ def distill(teacher, student_config, *, train=None, validation=None, test=None, 
         teacher, student, teacher_report, student.validation_report, validation.texts, description
     )
     return student
+
+
+def _build_distiller(teacher, student_config, settings):
+    """Return (Keras Distiller, student model, student description) for `teacher`."""
+    student_model, description = _build_student(teacher, student_config)
+    teacher_model = teacher.model
+    teacher_model.trainable = False
+    teacher_features, student_features = _feature_sizes(teacher_model, student_model)
+    projection = teacher_features if settings.feature_weight and student_features != teacher_features else None
+    losses = [soft_target_loss(settings.temperature)]
+    weights = [1.0]
+    if settings.feature_weight:
+        losses.append(
+            keras.distillation.FeatureDistillation(
+                loss="mse", teacher_layer_name=f"{TEACHER_KEY}_features", student_layer_name=f"{STUDENT_KEY}_features"
+            )
+        )
+        weights.append(settings.feature_weight)
+    names = {TEACHER_KEY: input_names(teacher_model), STUDENT_KEY: input_names(student_model)}
+    distiller = keras.distillation.Distiller(
+        teacher=routed(teacher_model, TEACHER_KEY, names),
+        student=routed(student_model, STUDENT_KEY, names, feature_projection=projection),
+        distillation_losses=losses,
+        distillation_loss_weights=weights,
+        student_loss_weight=settings.alpha,
+    )
+    return distiller, student_model, description
 
 
 def compare_models(teacher, student, teacher_report, student_report, texts, description, *, metrics_of=None):

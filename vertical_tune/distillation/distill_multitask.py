@@ -10,6 +10,7 @@ import numpy as np
 
 from vertical_tune.backbones.resolver import resolve_backbone
 from vertical_tune.distillation.distill import compare_models, load_unlabelled
+from vertical_tune.distribute.placement import place
 from vertical_tune.distillation.multitask import (
     SELECTION_LOG,
     MultiTaskStudentValidation,
@@ -51,20 +52,23 @@ def distill_multitask(teacher, student_config, *, train=None, validation=None, t
     texts += unlabelled
     train_y = {name: _pad_missing(values, len(unlabelled)) for name, values in train_y.items()}
 
-    training = student_config.training
+    student.placement = place(student_config)
+    training = student.placement.training
     keras.utils.set_random_seed(training.seed)
     heads = teacher.model.heads
-    student_model, description = _build_student(teacher, student_config, heads)
-    teacher.model.trainable = False
-    names = {TEACHER_KEY: input_names(teacher.model), STUDENT_KEY: input_names(student_model)}
-    distiller = keras.distillation.Distiller(
-        teacher=routed_multitask(teacher.model, TEACHER_KEY, names),
-        student=routed_multitask(student_model, STUDENT_KEY, names),
-        distillation_losses=[TaskDistillation(heads, settings.temperature)],
-        student_loss_weight=settings.alpha,
-    )
-    steps = -(-len(texts) // training.batch_size)
-    compile_distiller(distiller, build_optimizer(training, max(1, steps * training.epochs)), heads)
+    # The student, the distiller and its optimizer are built in the strategy's scope.
+    with student.placement.building() as jit_compile:
+        student_model, description = _build_student(teacher, student_config, heads)
+        teacher.model.trainable = False
+        names = {TEACHER_KEY: input_names(teacher.model), STUDENT_KEY: input_names(student_model)}
+        distiller = keras.distillation.Distiller(
+            teacher=routed_multitask(teacher.model, TEACHER_KEY, names),
+            student=routed_multitask(student_model, STUDENT_KEY, names),
+            distillation_losses=[TaskDistillation(heads, settings.temperature)],
+            student_loss_weight=settings.alpha,
+        )
+        steps = -(-len(texts) // training.batch_size)
+        compile_distiller(distiller, build_optimizer(training, max(1, steps * training.epochs)), heads, jit_compile=jit_compile)
 
     batch = training.batch_size
     train_ds = tokenized_dataset(texts, train_y, teacher.model, student_model, batch_size=batch, shuffle=True, seed=training.seed)

@@ -76,7 +76,7 @@ def hard_losses(heads):
     return {head["name"]: make(head) for head in heads}
 
 
-def compile_distiller(distiller, optimizer, heads):
+def compile_distiller(distiller, optimizer, heads, jit_compile="auto"):
     """Compile a `Distiller` whose student outputs a dict, with one hard loss per task.
 
     NOTE: Keras 3.15 stores the compiled loss dict as a tracked dict, and its
@@ -84,7 +84,7 @@ def compile_distiller(distiller, optimizer, heads):
     after `compile`; re-check this when upgrading Keras.
     """
     losses = hard_losses(heads)
-    distiller.compile(optimizer=optimizer, loss=losses)
+    distiller.compile(optimizer=optimizer, loss=losses, jit_compile=jit_compile)
     object.__setattr__(distiller, "_student_loss", dict(losses))
 
 

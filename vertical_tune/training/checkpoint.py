@@ -52,17 +52,22 @@ class CheckpointPlan:
         fingerprint: str. Hash of the config and data (see `fingerprint`).
         resume: bool. Continue from the checkpoint in `directory` when there is one.
         every_steps: int or None. Also save every this many training steps.
+        write: bool. False in the workers other than the chief of a multi-worker
+            run: they read the chief's checkpoint to resume and never write it.
     """
 
     directory: object
     fingerprint: str
     resume: bool = False
     every_steps: int | None = None
+    write: bool = True
 
     def initial_state(self):
         """Return the state to resume from, or None; without `resume`, clear an old checkpoint."""
         directory = Path(self.directory)
         if not self.resume:
+            if not self.write:
+                return None
             if (directory / STATE_FILE).is_file():
                 logger.warning(
                     "Replacing the checkpoint of an interrupted run in %s (pass --resume to continue it).",
@@ -184,8 +189,9 @@ class TrainingCheckpoint(keras.callbacks.Callback):
         state: dict or None. A state from `read_state` to restore.
     """
 
-    def __init__(self, directory, *, fingerprint, position, early_stopping, validation, timer, every_steps=None, state=None):
+    def __init__(self, directory, *, fingerprint, position, early_stopping, validation, timer, every_steps=None, state=None, write=True):
         super().__init__()
+        self.write = write
         self.directory = Path(directory)
         self.fingerprint = fingerprint
         self.position = position
@@ -201,10 +207,11 @@ class TrainingCheckpoint(keras.callbacks.Callback):
     # ------------------------------------------------------------------ restore
 
     def on_train_begin(self, logs=None):
-        self.directory.mkdir(parents=True, exist_ok=True)
-        # Files of a write that a kill interrupted; `state.json` never names them.
-        for partial in [*self.directory.glob(".tmp-*"), *self.directory.glob(".state-*")]:
-            partial.unlink(missing_ok=True)
+        if self.write:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            # Files of a write that a kill interrupted; `state.json` never names them.
+            for partial in [*self.directory.glob(".tmp-*"), *self.directory.glob(".state-*")]:
+                partial.unlink(missing_ok=True)
         if not self.state:
             return
         state = self.state
@@ -251,6 +258,8 @@ class TrainingCheckpoint(keras.callbacks.Callback):
 
     def _save(self, *, epoch, batch, finished):
         self._steps_since_save = 0
+        if not self.write:
+            return
         previous = _read_json(self.directory / STATE_FILE)
         name = f"weights-{_next_number(previous):06d}.weights.h5"
         _atomic_weights(self.model, self.directory / name)

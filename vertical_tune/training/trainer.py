@@ -30,10 +30,14 @@ class TrainingResult:
     loss_weights: list | None = None  # multi-task: each epoch's {task: loss weight}
 
 
-def compile_classifier(model, training, steps_per_epoch):
-    """Compile `model` with AdamW, sparse cross-entropy on logits and accuracy."""
+def compile_classifier(model, training, steps_per_epoch, jit_compile="auto"):
+    """Compile `model` with AdamW, sparse cross-entropy on logits and accuracy.
+
+    Call it inside the strategy's scope, so the optimizer's variables are mirrored too.
+    """
     total_steps = max(1, steps_per_epoch * training.epochs)
     model.compile(
+        jit_compile=jit_compile,
         optimizer=build_optimizer(training, total_steps),
         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
         metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
@@ -116,7 +120,7 @@ def run_fit(model, train, validation_callback, monitor, mode, training, *, workd
     timer = EpochTimer()
     early_stopping = _early_stopping(monitor, mode, training)
     built_in = [position, timer, validation_callback, early_stopping]
-    tensorboard_dir = os.path.join(checkpoint.directory if checkpoint else workdir, "logs")
+    tensorboard_dir = os.path.join(checkpoint.directory if checkpoint and checkpoint.write else workdir, "logs")
     built_in.append(keras.callbacks.TensorBoard(tensorboard_dir, write_graph=False, profile_batch=0))
     if json_lines:
         built_in.append(JsonLinesLogger())
@@ -131,6 +135,7 @@ def run_fit(model, train, validation_callback, monitor, mode, training, *, workd
             timer=timer,
             every_steps=checkpoint.every_steps,
             state=state,
+            write=checkpoint.write,
         )
         built_in.append(saver)
     history = model.fit(
@@ -143,7 +148,7 @@ def run_fit(model, train, validation_callback, monitor, mode, training, *, workd
         verbose=verbose,
     )
     logs = saver.history if saver else history.history
-    if checkpoint and Path(checkpoint.directory, "logs").is_dir() and workdir:
+    if checkpoint and checkpoint.write and Path(checkpoint.directory, "logs").is_dir() and workdir:
         shutil.copytree(Path(checkpoint.directory, "logs"), Path(workdir, "logs"), dirs_exist_ok=True)
     return {key: [float(v) for v in values] for key, values in logs.items()}, timer
 
