@@ -166,6 +166,11 @@ class FineTuner:
         # The strategy comes first: MultiWorkerMirroredStrategy must start before other TensorFlow work.
         self.placement = place(self.config)
         training = self.placement.training
+        if self.config.data.streaming:
+            return self._fit_streamed(
+                train, validation, test, verbose=verbose, json_lines=json_lines, callbacks=callbacks,
+                checkpoint=checkpoint, resume=resume, warm_start=warm_start, started=started,
+            )
         train, validation, test = self._prepare_splits(train, validation, test)
         self.labels = LabelVocabulary.from_spec(self.config.task.labels, train.labels)
         if warm_start is not None:
@@ -199,6 +204,11 @@ class FineTuner:
                 train.texts, train_y, validation.texts, val_y, self.labels.names, seed=self.config.training.seed
             )
             baselines = {"TF-IDF + logistic regression": self.baseline_metrics}
+        self._finish_fit(validation, val_y, test, baselines)
+        return self.training_result
+
+    def _finish_fit(self, validation, val_y, test, baselines):
+        """Predict the validation set, choose the decision threshold, and evaluate validation and test."""
         probabilities = self.predict_proba(validation.texts)
         # Kept for the HTML report's curves, calibration and most confident mistakes.
         self.validation_predictions = {"texts": list(validation.texts), "y_true": val_y, "probabilities": probabilities}
@@ -213,6 +223,62 @@ class FineTuner:
         )
         if test is not None:
             self.test_report = self.evaluate(test, title="Test")
+
+    def _fit_streamed(self, train, validation, test, *, verbose, json_lines, callbacks, checkpoint, resume, warm_start, started):
+        """`fit` for `data.streaming`: the training files are read as a stream, never loaded whole."""
+        from vertical_tune.training import streamed
+        from vertical_tune.training.trainer import _summarise
+
+        if train is not None or resume:
+            raise ConfigError(
+                format_error(
+                    "Streamed training reads `data.train` from the config and cannot resume.",
+                    where="data.streaming",
+                    received="a `train` argument" if train is not None else "resume",
+                    fix="Set `data.train` in the config (a file, a glob or a prepared folder), and train again "
+                    "without --resume; or set `data.streaming: false`.",
+                )
+            )
+        if checkpoint:
+            logger.info("Streamed training writes no checkpoints; an interrupted run starts again.")
+        self._checkpoint_used = None
+        config, training = self.config, self.placement.training
+        stream = streamed.open_stream(config)
+        self.labels = stream.labels if warm_start is None else _warm_start_labels(warm_start, stream.labels)
+        validation = self._load(validation if validation is not None else config.data.validation, role="validation")
+        val_y = self.labels.encode(validation.labels, source=validation.source)
+        test = test if test is not None else config.data.test
+        test = self._load(test, role="test") if test is not None else None
+        # `summarise_data` names its first part `train`; here that part is the validation set.
+        in_memory = summarise_data(validation, None, test, self.labels)
+        self.data_summary = {"train": stream.summary(), "validation": in_memory.pop("train"), **in_memory}
+        logger.info("Training on a stream of %d rows from %d files, validating on %d rows.", stream.rows, len(stream.files), len(validation))
+
+        keras.utils.set_random_seed(training.seed)
+        steps = streamed.epoch_steps(stream, self.placement)
+        self._build_model(steps_per_epoch=steps, warm_start=warm_start)
+        weights = streamed.stream_class_weights(stream, training.class_weight)
+        dataset, tokenized = streamed.training_dataset(
+            stream, config, self.placement, self.normalizer, self.model.preprocessor, weights
+        )
+        self._workdir = tempfile.mkdtemp(prefix="vtune-")
+        weakref.finalize(self, shutil.rmtree, self._workdir, ignore_errors=True)
+        history, validation_history, seconds = streamed.fit_stream(
+            self.model,
+            dataset,
+            steps,
+            (validation.texts, val_y),
+            self.labels.names,
+            training,
+            tokenized=tokenized,
+            workdir=self._workdir,
+            verbose=_keras_verbosity(verbose),
+            json_lines=json_lines,
+            callbacks=callbacks,
+        )
+        self.training_result = _summarise(history, validation_history, seconds, training)
+        self.training_result.seconds = time.perf_counter() - started
+        self._finish_fit(validation, val_y, test, None)
         return self.training_result
 
     def checkpoint_directory(self):
