@@ -83,6 +83,7 @@ class FineTuner:
         self._workdir = None
         self._checkpoint_used = None  # checkpoint folder of the last `fit`, removed by `save`
         self.placement = None  # strategy, global batch and chief flag of the last `fit`
+        self.evaluation_predictions = None  # texts, labels and probabilities of the last `evaluate`
         self.validation_predictions = None  # texts, class indices and probabilities of the validation data
         self.decision_threshold = None  # {positive_index, threshold, ...} from threshold.json, used by `predict`
 
@@ -504,7 +505,10 @@ class FineTuner:
         self._check_trained()
         data = self._load(data if data is not None else self.config.data.validation, role="validation")
         y_true = self.labels.encode(data.labels, source=data.source)
-        return self._report(data.texts, y_true, title=title, source=data.source)
+        probabilities = self.predict_proba(data.texts)
+        # Kept for the HTML report of `vtune evaluate`.
+        self.evaluation_predictions = {"texts": list(data.texts), "y_true": y_true, "probabilities": probabilities}
+        return self._report(data.texts, y_true, title=title, source=data.source, probabilities=probabilities)
 
     def _report(self, texts, y_true, *, title, source, baselines=None, probabilities=None):
         # `probabilities` skips the prediction when the caller already has this model's output.

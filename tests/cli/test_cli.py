@@ -169,7 +169,12 @@ def test_evaluate_prints_json(capsys, trained_run, project):
     assert code == 0
     metrics = json.loads(out)
     assert metrics["n_examples"] == 30
-    assert (trained_run / "evaluations" / "validation" / "metrics.json").is_file()
+    evaluation = trained_run / "evaluations" / "validation"
+    assert (evaluation / "metrics.json").is_file()
+    html = (evaluation / "report" / "report.html").read_text(encoding="utf-8")
+    assert "Evaluated on" in html and "validation.csv" in html
+    assert html.count("data:image/png;base64,") >= 5
+    assert (evaluation / "report" / "figures" / "confusion_matrix.png").is_file()
 
 
 def test_evaluate_missing_run(capsys, tmp_path):

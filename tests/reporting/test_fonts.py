@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from tests.reporting.synthetic_runs import make_run_view
-from vertical_tune.reporting import figures, fonts, render_html, write_report
+from vertical_tune.evaluation import fonts
+from vertical_tune.reporting import figures, render_html, write_report
 
 LATIN_ONLY = ["DejaVu Sans"]
 MATRIX = np.array([[5, 1], [2, 7]])

@@ -91,6 +91,23 @@ def write_run_report(run_dir):
         logging.getLogger("vertical_tune").warning("The report of %s could not be written: %s", run_dir, error)
 
 
+def write_evaluation_report(run_dir, tuner, target, data_name):
+    """Write TARGET/report/ for an evaluation on other data; a failure is logged, and the metrics stay."""
+    import logging
+
+    from vertical_tune.reporting import Report
+    from vertical_tune.reporting.run_view import load_run_view
+    from vertical_tune.run_summary import write_predictions
+
+    try:
+        predictions = Path(target) / "predictions.parquet"
+        write_predictions(predictions, tuner.evaluation_predictions, tuner.labels.names)
+        view = load_run_view(run_dir, predictions=predictions, evaluated_on=data_name)
+        Report([view]).save(Path(target) / "report")
+    except Exception as error:  # the metrics are written; a broken figure must not hide them
+        logging.getLogger("vertical_tune").warning("The HTML report of %s could not be written: %s", target, error)
+
+
 def _select_backbone(config, backbone):
     from vertical_tune.errors import ConfigError, format_error
 
@@ -141,12 +158,13 @@ def evaluate(
     report = tuner.evaluate(data, title=f"Evaluation on {Path(data).name}")
     target = output or run / "evaluations" / Path(data).stem
     report.save(target)
+    write_evaluation_report(run, tuner, target, Path(data).name)
     if as_json:
         print_json(report.to_dict())
         return
     for table in report.rich_tables():
         stdout.print(table)
-    stderr.print(f"Wrote {target}/metrics.json and report.md")
+    stderr.print(f"Wrote {target}/metrics.json, report.md and report/ (HTML report and figures)")
 
 
 def predict(

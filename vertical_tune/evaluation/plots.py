@@ -3,34 +3,12 @@
 import io
 
 import numpy as np
-from matplotlib import font_manager
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from vertical_tune.evaluation._io import write_bytes_atomically
+from vertical_tune.evaluation.fonts import figure_labels, with_fallback_fonts
 
-# Fonts with CJK glyphs, tried in this order when a label needs one. DejaVu Sans,
-# matplotlib's default, has none.
-_CJK_FONT_FAMILIES = (
-    "Noto Sans CJK SC",
-    "Noto Sans CJK JP",
-    "Noto Sans SC",
-    "Source Han Sans SC",
-    "WenQuanYi Zen Hei",
-    "WenQuanYi Micro Hei",
-    "Microsoft YaHei",
-    "SimHei",
-    "PingFang SC",
-    "Arial Unicode MS",
-)
-# Unicode blocks of CJK scripts: radicals to unified ideographs, Hangul syllables,
-# compatibility ideographs, and fullwidth forms.
-_CJK_RANGES = (
-    ("\u2e80", "\u9fff"),
-    ("\uac00", "\ud7af"),
-    ("\uf900", "\ufaff"),
-    ("\uff00", "\uffef"),
-)
 _MAX_LABEL_CHARS = 24
 # Above this many classes the cells are too small for readable counts.
 _MAX_ANNOTATED_CLASSES = 25
@@ -87,6 +65,7 @@ def _row_fractions(counts):
     return fractions
 
 
+@with_fallback_fonts
 def _draw(counts, shading, labels, *, normalize, title):
     num_classes = len(labels)
     side = min(4.0 + 0.55 * num_classes, 30.0)
@@ -94,24 +73,23 @@ def _draw(counts, shading, labels, *, normalize, title):
     FigureCanvasAgg(figure)
     axes = figure.add_subplot()
 
-    font_family = _font_family(labels)
     color_max = 1.0 if normalize else max(1, int(counts.max()))
     image = axes.imshow(shading, cmap="Blues", vmin=0.0, vmax=color_max)
     figure.colorbar(image, ax=axes, label="Fraction of true label" if normalize else "Count")
 
-    display_names = [_shorten(name) for name in labels]
+    # Labels no installed font can draw become `class <index>`; report.md names them.
+    display_names = [_shorten(name) for name in figure_labels(labels)]
     rotate = num_classes > 6 or max(len(name) for name in display_names) > 8
     ticks = np.arange(num_classes)
     axes.set_xticks(ticks)
     axes.set_xticklabels(
         display_names,
-        family=font_family,
         rotation=45 if rotate else 0,
         ha="right" if rotate else "center",
         rotation_mode="anchor",
     )
     axes.set_yticks(ticks)
-    axes.set_yticklabels(display_names, family=font_family)
+    axes.set_yticklabels(display_names)
     axes.set_xlabel("Predicted label")
     axes.set_ylabel("True label")
     axes.set_title(title)
@@ -152,22 +130,3 @@ def _shorten(name):
     if len(name) <= _MAX_LABEL_CHARS:
         return name
     return name[: _MAX_LABEL_CHARS - 1] + "…"
-
-
-def _font_family(labels):
-    """Return the font families for tick labels, with a CJK fallback when a label needs one."""
-    families = ["DejaVu Sans"]
-    if not any(_is_cjk(character) for name in labels for character in name):
-        return families
-
-    installed = {font.name for font in font_manager.fontManager.ttflist}
-    for family in _CJK_FONT_FAMILIES:
-        if family in installed:
-            return families + [family]
-    # NOTE: with no CJK font installed, matplotlib warns about missing glyphs and draws
-    # those characters as boxes. metrics.json and report.md still have the names.
-    return families
-
-
-def _is_cjk(character):
-    return any(first <= character <= last for first, last in _CJK_RANGES)

@@ -138,8 +138,15 @@ def _summary_table(run, summary):
         ["Selection metric", format_value(summary.get("selection_metric"))],
         ["Best epoch", format_value(summary.get("best_epoch"))],
         ["Training time (s)", "n/a" if seconds is None else f"{float(seconds):.1f}"],
-        ["Validation examples", format_value(run["metrics"].get("n_examples"))],
     ]
+    distribution = summary.get("distribution")
+    if distribution:
+        rows.append(["Strategy", f"{distribution.get('strategy')}, {distribution.get('replicas')} replica(s)"])
+    if summary.get("evaluated_on"):
+        rows.append(["Evaluated on", str(summary["evaluated_on"])])
+        rows.append(["Evaluated examples", format_value(run["metrics"].get("n_examples"))])
+    else:
+        rows.append(["Validation examples", format_value(run["metrics"].get("n_examples"))])
     return Table("Run summary", ["Field", "Value"], rows)
 
 

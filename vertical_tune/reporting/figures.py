@@ -2,7 +2,7 @@
 
 No function touches pyplot, so the caller's backend and figure list stay as they were
 and nothing needs a display. Every figure draws with the CJK fallback fonts of
-`vertical_tune.reporting.fonts`, and a class label that no installed font can draw
+`vertical_tune.evaluation.fonts`, and a class label that no installed font can draw
 is shown as its stand-in `class <index>`.
 """
 
@@ -17,7 +17,7 @@ from sklearn.metrics import auc, average_precision_score, precision_recall_curve
 
 from vertical_tune.errors import format_error
 from vertical_tune.evaluation.plots import _row_fractions, _shorten
-from vertical_tune.reporting import fonts
+from vertical_tune.evaluation import fonts
 from vertical_tune.reporting.calibration import expected_calibration_error, reliability_bins
 
 _DPI = 100

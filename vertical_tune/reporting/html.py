@@ -9,7 +9,7 @@ from markupsafe import Markup
 from vertical_tune.errors import format_error
 from vertical_tune.evaluation._io import write_bytes_atomically
 from vertical_tune.reporting._markdown import render_markdown
-from vertical_tune.reporting import fonts
+from vertical_tune.evaluation import fonts
 from vertical_tune.reporting._run_context import FIGURE_NAMES, build_run_context, comparison_table, unique_slugs
 from vertical_tune.resources import package_folder
 

@@ -19,7 +19,7 @@ from matplotlib.figure import Figure
 from matplotlib.image import imread
 from matplotlib.patches import Rectangle
 
-from vertical_tune.reporting import fonts
+from vertical_tune.evaluation import fonts
 from vertical_tune.reporting._markdown import _FIGURE_TITLES
 
 A4_INCHES = (8.27, 11.69)

@@ -10,7 +10,7 @@ from vertical_tune.run_directory import check_run_directory, read_json
 logger = logging.getLogger(__name__)
 
 
-def load_run_view(run_dir, *, intervals=True, resamples=1000, seed=0):
+def load_run_view(run_dir, *, intervals=True, resamples=1000, seed=0, predictions=None, evaluated_on=None):
     """Return the data the HTML report needs for one run directory.
 
     The validation predictions come from `predictions/validation.parquet`, which
@@ -22,6 +22,11 @@ def load_run_view(run_dir, *, intervals=True, resamples=1000, seed=0):
         intervals: bool. Add bootstrap confidence intervals of the headline metrics.
         resamples: int. Bootstrap resamples.
         seed: int. Seed of the bootstrap, so the intervals are reproducible.
+        predictions: str, Path or None. A predictions file written by
+            `write_predictions` for other labelled data than the validation set
+            (`vtune evaluate`); None uses the run's validation predictions.
+        evaluated_on: str or None. Name of the data in `predictions`, shown in the
+            report's title and summary.
 
     Returns:
         dict with `name`, `path`, `summary`, `history`, `labels`, `y_true`,
@@ -36,7 +41,9 @@ def load_run_view(run_dir, *, intervals=True, resamples=1000, seed=0):
     config = yaml.safe_load((run / "config.yaml").read_text(encoding="utf-8")) or {}
     metrics_file = _read_optional(run / "metrics.json") or {}
     labels = read_json(run / "label_map.json")["names"]
-    if (run / PREDICTIONS_FILE).is_file():
+    if predictions is not None:
+        texts, y_true, probabilities = read_predictions(Path(predictions))
+    elif (run / PREDICTIONS_FILE).is_file():
         texts, y_true, probabilities = read_predictions(run / PREDICTIONS_FILE)
     else:
         texts, y_true, probabilities = _predict_again(run)
@@ -55,9 +62,12 @@ def load_run_view(run_dir, *, intervals=True, resamples=1000, seed=0):
         "seconds": training.get("total_seconds"),
         "selection_metric": training.get("selection_metric") or (config.get("training") or {}).get("selection_metric"),
         "best_epoch": training.get("best_epoch"),
+        "distribution": training.get("distribution"),
     }
+    if evaluated_on is not None:
+        summary["evaluated_on"] = evaluated_on
     view = {
-        "name": run.name,
+        "name": run.name if evaluated_on is None else f"{run.name} on {evaluated_on}",
         "path": str(run),
         "summary": summary,
         "history": _read_optional(run / "history.json") or {},

@@ -86,8 +86,10 @@ def hold_out(data, fraction, *, seed):
 def run_data_fingerprint(run_dir):
     """Return {role: {path, sha256, rows}} for the data files a run directory was trained on.
 
-    Paths come from the run's `config.yaml`, row counts from its `metrics.json`; a
-    file that no longer exists (or a `tfds:` source) gets no hash.
+    Sources and row counts come from the run's `metrics.json` (paths from its
+    `config.yaml` for older runs). A part split off the training file is named
+    `split of PATH`; data that is not a file (a DataFrame, a retrain's training
+    pool, a `tfds:` source) or a file that no longer exists gets no hash.
     """
     import json
 
@@ -98,11 +100,17 @@ def run_data_fingerprint(run_dir):
     metrics_path = run_dir / "metrics.json"
     summary = json.loads(metrics_path.read_text(encoding="utf-8")).get("data", {}) if metrics_path.is_file() else {}
     fingerprint = {}
+    train_source = (summary.get("train") or {}).get("source")
     for role in ("train", "validation", "test"):
-        source = (config.get("data") or {}).get(role)
+        part = summary.get(role) or {}
+        source = part.get("source") or (config.get("data") or {}).get(role)
         if not source:
             continue
+        rows = part.get("rows")
         path = Path(str(source))
-        rows = (summary.get(role) or {}).get("rows")
+        if role != "train" and source == train_source:
+            # Split off the training file: its rows are a part of that file, so no hash of its own.
+            fingerprint[role] = DataFile(f"split of {source}", None, rows).to_dict()
+            continue
         fingerprint[role] = DataFile(str(source), sha256_of(path) if path.is_file() else None, rows).to_dict()
     return fingerprint
