@@ -104,6 +104,15 @@ def test_retrain_missing_evaluation_file(capsys, tiny_preset, tmp_path):
     assert "retrain.evaluation" in err
 
 
+def test_retrain_refuses_multi_worker(capsys, tiny_preset, tmp_path):
+    config = write_project(tmp_path, tiny_preset)
+    code, _, err = retrain(capsys, config, "--set", "distribution.strategy=multi_worker")
+    assert code == RetrainExit.BAD_INPUT
+    assert "distribution.strategy" in err
+    assert "vtune registry register" in err
+    assert not (tmp_path / "registry").exists() or not list((tmp_path / "registry").glob("v*"))
+
+
 class Killed(BaseException):
     """Stands for SIGKILL: not an Exception, so nothing in the job handles it."""
 

@@ -37,9 +37,15 @@ def _train(project, *extra):
     return subprocess.Popen(command, cwd=project, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
-def test_sigkill_then_resume_finishes_the_run(project):
+MIRRORED = ("--strategy", "mirrored", "--set", "distribution.cpu_devices=2")
+
+
+@pytest.mark.parametrize(
+    "strategy", [(), pytest.param(MIRRORED, marks=pytest.mark.slow, id="mirrored")], ids=lambda s: "default" if not s else "mirrored"
+)
+def test_sigkill_then_resume_finishes_the_run(project, strategy):
     state_file = project / "runs" / "model.checkpoint" / STATE_FILE
-    job = _train(project)
+    job = _train(project, *strategy)
     deadline = time.monotonic() + 180
     while time.monotonic() < deadline and job.poll() is None:
         if state_file.is_file() and json.loads(state_file.read_text())["epoch"] >= 2:
@@ -51,11 +57,12 @@ def test_sigkill_then_resume_finishes_the_run(project):
     killed_at = json.loads(state_file.read_text())
     assert not (project / "runs" / "model").exists()
 
-    resumed = _train(project, "--resume")
+    resumed = _train(project, "--resume", *strategy)
     out, err = resumed.communicate(timeout=300)
     assert resumed.returncode == 0, err
     metrics = json.loads((project / "runs" / "model" / "metrics.json").read_text())
     training = metrics["training"]
+    assert training["distribution"]["replicas"] == (2 if strategy else 1)
     assert training["epochs_run"] >= killed_at["epoch"]
     assert len(training["epoch_seconds"]) == training["epochs_run"]
     assert not state_file.parent.exists(), "the checkpoint must go once the run is saved"

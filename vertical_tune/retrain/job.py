@@ -91,6 +91,18 @@ class _RetrainJob:
                     fix="Retrain a multi-task model with `vtune train --resume` and `vtune registry promote` for now.",
                 )
             )
+        if config.distribution.strategy == "multi_worker":
+            raise ConfigError(
+                format_error(
+                    "`vtune retrain` runs in one process, so it cannot be one of several workers.",
+                    where="distribution.strategy",
+                    received="multi_worker",
+                    expected="default, mirrored, tpu or auto",
+                    fix="Use `mirrored` for the GPUs of one machine. To train across machines, run "
+                    "`vtune train --strategy multi_worker` on every worker, then `vtune registry register` "
+                    "on the chief's run.",
+                )
+            )
         _require(config.data.train, "data.train", "the training file the first model learns from")
         evaluation_file = config.retrain.evaluation or config.data.validation
         _require(evaluation_file, "retrain.evaluation", "a fixed evaluation file (or set `data.validation`)")
