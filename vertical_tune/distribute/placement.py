@@ -26,7 +26,7 @@ _STRATEGIES = {}
 
 @dataclasses.dataclass
 class Placement:
-    """Where and how one run trains.
+    """The devices, global batch and learning rate of one run, and whether it writes files.
 
     Attributes:
         settings: DistributionConfig.

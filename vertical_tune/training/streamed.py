@@ -225,8 +225,8 @@ def fit_stream(model, dataset, steps, validation, label_names, training, *, toke
     ]
     if json_lines:
         built_in.append(JsonLinesLogger())
-    # keras-hub's `fit` turns its input into a plain dataset, which a distributed one is
-    # not; the batches are tokenized already, so Keras' own `fit` takes them directly.
+    # keras-hub's `fit` accepts only plain datasets. These batches hold token ids already,
+    # so Keras' own `fit` takes them, distributed or not.
     fit = functools.partial(keras.Model.fit, model) if tokenized else model.fit
     with preprocessing:
         history = fit(
