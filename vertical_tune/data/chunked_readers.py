@@ -197,13 +197,5 @@ def _parquet_chunks(path, columns, chunk_rows):
             yield Chunk(table, first_index, positions)
             first_index += len(table)
     except (pyarrow.ArrowInvalid, OSError) as error:
-        raise DataError(
-            format_error(
-                "Cannot read the Parquet file.",
-                where=str(path.resolve()),
-                received=str(error),
-                expected="a valid Parquet file",
-                fix="Re-export the file, or set data.format if it is not Parquet.",
-            )
-        ) from None
+        raise readers.parquet_error(path, error) from None
 

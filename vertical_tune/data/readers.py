@@ -390,6 +390,19 @@ def _shorten(text, limit=120):
     return text if len(text) <= limit else text[:limit] + "..."
 
 
+def parquet_error(path, error):
+    """Return the `DataError` for a Parquet file that pyarrow cannot read."""
+    return DataError(
+        format_error(
+            "Cannot read the Parquet file.",
+            where=str(path.resolve()),
+            received=str(error),
+            expected="a valid Parquet file",
+            fix="Re-export the file, or set data.format if it is not Parquet.",
+        )
+    )
+
+
 def _read_parquet(path):
     import pyarrow
     import pyarrow.parquet
@@ -397,15 +410,7 @@ def _read_parquet(path):
     try:
         table = pyarrow.parquet.read_table(path)
     except (pyarrow.ArrowInvalid, OSError) as error:
-        raise DataError(
-            format_error(
-                "Cannot read the Parquet file.",
-                where=str(path.resolve()),
-                received=str(error),
-                expected="a valid Parquet file",
-                fix="Re-export the file, or set data.format if it is not Parquet.",
-            )
-        ) from None
+        raise parquet_error(path, error) from None
     # to_pylist keeps integers as Python ints even when the column has nulls.
     return _frame_from_records(table.to_pylist(), table.column_names)
 
