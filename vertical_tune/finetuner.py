@@ -118,6 +118,17 @@ class FineTuner:
 
     def _prepare_splits(self, train, validation, test):
         data = self.config.data
+        if train is None and data.streaming:
+            raise ConfigError(
+                format_error(
+                    "This step loads the training data into memory, and `data.streaming` is set.",
+                    where="data.streaming",
+                    received=True,
+                    expected="single-task `train` for streamed data",
+                    fix="Streaming covers single-task training. Pass the data to this step directly, or "
+                    "set `--set data.streaming=false` with `data.train` a file that fits in memory.",
+                )
+            )
         train = self._load(train if train is not None else data.train, role="train")
         if validation is None and data.validation is None:
             train, validation, split_test = stratified_split(
@@ -167,9 +178,9 @@ class FineTuner:
         # The strategy comes first: MultiWorkerMirroredStrategy must start before other TensorFlow work.
         self.placement = place(self.config)
         training = self.placement.training
-        if self.config.data.streaming:
+        if self.config.data.streaming and train is None:
             return self._fit_streamed(
-                train, validation, test, verbose=verbose, json_lines=json_lines, callbacks=callbacks,
+                validation, test, verbose=verbose, json_lines=json_lines, callbacks=callbacks,
                 checkpoint=checkpoint, resume=resume, warm_start=warm_start, started=started,
             )
         train, validation, test = self._prepare_splits(train, validation, test)
@@ -225,19 +236,18 @@ class FineTuner:
         if test is not None:
             self.test_report = self.evaluate(test, title="Test")
 
-    def _fit_streamed(self, train, validation, test, *, verbose, json_lines, callbacks, checkpoint, resume, warm_start, started):
+    def _fit_streamed(self, validation, test, *, verbose, json_lines, callbacks, checkpoint, resume, warm_start, started):
         """`fit` for `data.streaming`: the training files are read as a stream, never loaded whole."""
         from vertical_tune.training import streamed
         from vertical_tune.training.trainer import _summarise
 
-        if train is not None or resume:
+        if resume:
             raise ConfigError(
                 format_error(
-                    "Streamed training reads `data.train` from the config and cannot resume.",
+                    "Streamed training cannot resume: it writes no checkpoints.",
                     where="data.streaming",
-                    received="a `train` argument" if train is not None else "resume",
-                    fix="Set `data.train` in the config (a file, a glob or a prepared folder), and train again "
-                    "without --resume; or set `data.streaming: false`.",
+                    received="resume",
+                    fix="Train again without --resume, or set `data.streaming: false` for data that fits in memory.",
                 )
             )
         if checkpoint:

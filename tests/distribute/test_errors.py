@@ -113,3 +113,16 @@ def test_jit_false_with_tpu_names_fix():
     message = str(raised.value)
     assert "Where: distribution.jit_compile" in message
     assert "jit_compile: true" in message
+
+
+def test_fit_checks_precision_before_reading_any_data(tmp_path):
+    from vertical_tune import FineTuner
+
+    tuner = FineTuner.from_preset(
+        "finance",
+        data={"train": str(tmp_path / "not-there.csv")},
+        distribution={"mixed_precision": "mixed_float16"},
+    )
+    with pytest.raises(ConfigError, match="needs a GPU") as error:
+        tuner.fit(verbose=0)
+    assert "distribution.mixed_precision" in str(error.value)

@@ -52,6 +52,10 @@ def test_streamed_training_reads_every_shard(tiny_preset, shards):
     assert metrics["data"]["train"]["streamed"] is True
     assert metrics["validation"]["n_examples"] == 30
     assert list(tuner.predict(["good great"])["label"])[0] in LABELS
+    # Distillation loads its data in memory: a clear error, not a glob read as a file name.
+    with pytest.raises(ConfigError, match="data.streaming") as error:
+        tuner.distill(student_layers=1)
+    assert "Fix:" in str(error.value)
 
 
 def test_streamed_training_on_prepared_shards(tiny_preset, shards):

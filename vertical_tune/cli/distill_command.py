@@ -34,6 +34,7 @@ def distill(
     run_dir: Optional[str] = typer.Option(
         None, "--run-dir", help="Run directory of the student (default: the teacher's run directory + `-student`)."
     ),
+    strategy: Optional[str] = options.StrategyOption,
     set_values: Optional[List[str]] = options.SetOption,
     quiet: bool = options.QuietOption,
     as_json: bool = options.TrainJsonOption,
@@ -51,6 +52,7 @@ def distill(
         set_values,
         **{
             "distillation.teacher": options.absolute_path(teacher),
+            "distribution.strategy": strategy,
             "distillation.student": student,
             "distillation.student_layers": student_layers,
             "distillation.unlabelled": options.absolute_path(unlabelled),

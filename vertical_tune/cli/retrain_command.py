@@ -17,6 +17,7 @@ logger = logging.getLogger("vertical_tune.retrain")
 def retrain(
     config: Optional[Path] = options.ConfigOption,
     preset: Optional[str] = options.PresetOption,
+    strategy: Optional[str] = options.StrategyOption,
     set_values: Optional[List[str]] = options.SetOption,
     wait: Optional[float] = typer.Option(
         None,
@@ -44,7 +45,7 @@ def retrain(
     from vertical_tune.retrain.exit_codes import RetrainExit
     from vertical_tune.retrain.job import run_retrain
 
-    overrides = options.collect_overrides(set_values)
+    overrides = options.collect_overrides(set_values, **{"distribution.strategy": strategy})
     resolved = load_config(options.default_config(config), preset=preset, overrides=overrides)
     with log_to_file(resolved.retrain.log_file):
         try:

@@ -9,7 +9,7 @@ import contextlib
 import dataclasses
 
 
-from vertical_tune.distribute.precision import precision_policy
+from vertical_tune.distribute.precision import check_precision, precision_policy
 from vertical_tune.distribute.strategy import (
     build_strategy,
     describe,
@@ -80,6 +80,8 @@ def place(config, training=None):
     """
     settings = config.distribution
     strategy = strategy_for(settings)
+    # Checked here, before any data is read, so a wrong switch fails at once.
+    check_precision(settings, strategy)
     training = training or config.training
     replicas = replica_count(strategy)
     effective = training.model_copy(

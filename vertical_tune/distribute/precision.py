@@ -47,11 +47,23 @@ def apply_precision(settings, strategy=None):
     Raises:
         ConfigError: when the policy or `jit_compile` does not fit the device type.
     """
-    device = "TPU" if settings.strategy == "tpu" else device_type(strategy)
-    _check_policy(settings.mixed_precision, device)
-    jit_compile = _check_jit_compile(settings.jit_compile, device)
+    jit_compile = check_precision(settings, strategy)
     keras.config.set_dtype_policy("float32" if settings.mixed_precision == "none" else settings.mixed_precision)
     return jit_compile
+
+
+def check_precision(settings, strategy=None):
+    """Check `mixed_precision` and `jit_compile` against the device type, without setting anything.
+
+    Returns:
+        The value for `model.compile(jit_compile=...)`: True, False or "auto".
+
+    Raises:
+        ConfigError: when the policy or `jit_compile` does not fit the device type.
+    """
+    device = "TPU" if settings.strategy == "tpu" else device_type(strategy)
+    _check_policy(settings.mixed_precision, device)
+    return _check_jit_compile(settings.jit_compile, device)
 
 
 @contextlib.contextmanager

@@ -53,9 +53,13 @@ def render_model_card(view, config):
     lines += ["", "## Metrics", "", _metrics_table(view), ""]
     point = view.get("operating_point")
     if point:
+        rest = (
+            " Below it, the most probable other label is predicted (one-vs-rest)." if point.get("one_vs_rest") else ""
+        )
         lines += [
             f"Decision threshold for `{point['positive_label']}`: {point['threshold']:.4f} "
-            f"(rule `{point['rule']}`): precision {point['precision']:.4f}, recall {point['recall']:.4f}.",
+            f"(rule `{point['rule']}`): precision {point['precision']:.4f}, recall {point['recall']:.4f}, "
+            f"chosen on the validation rows.{rest} The metrics above use this threshold.",
             "",
         ]
     lines += ["| label | precision | recall | F1 | support |", "|---|---|---|---|---|"]
