@@ -55,6 +55,18 @@ def test_unknown_key_suggests_nearest(tmp_path):
     assert "Did you mean `training.epochs`?" in message
 
 
+@pytest.mark.parametrize(
+    ("key", "new_key"),
+    [("training.mixed_precision=true", "distribution.mixed_precision"), ("training.distribution=mirrored", "distribution.strategy")],
+)
+def test_moved_key_names_its_new_place(key, new_key):
+    with pytest.raises(ConfigError) as error:
+        load_config(preset="finance", overrides=dict([parse_override(key)]))
+    message = str(error.value)
+    assert "This key moved" in message
+    assert new_key in message
+
+
 def test_unknown_section_suggests_nearest(tmp_path):
     path = write(tmp_path, "trainig:\n  epochs: 3\n")
     with pytest.raises(ConfigError, match="Did you mean `training`"):

@@ -177,10 +177,19 @@ def _describe_error(item, data, source, positions):
     )
 
 
+# Keys of earlier versions, and where their setting lives now.
+MOVED_KEYS = {
+    "training.mixed_precision": "Set `distribution.mixed_precision` to `mixed_float16`, `mixed_bfloat16` or `none`.",
+    "training.distribution": "Set `distribution.strategy` instead.",
+}
+
+
 def _unknown_key_message(loc, value, where):
     section_keys = _valid_keys(loc[:-1])
     close = difflib.get_close_matches(loc[-1], section_keys, n=1)
     fix = f"Did you mean `{'.'.join(loc[:-1] + (close[0],))}`?" if close else "Remove the key."
+    if ".".join(loc) in MOVED_KEYS:
+        fix = "This key moved. " + MOVED_KEYS[".".join(loc)]
     return format_error(
         f"Unknown config key `{'.'.join(loc)}`.",
         where=where,
