@@ -29,6 +29,7 @@ setup(
         "vertical_tune.project",
         "vertical_tune.registry",
         "vertical_tune.reporting",
+        "vertical_tune.distribute",
         "vertical_tune.retrain",
         "vertical_tune.schedule",
         "vertical_tune.training",
