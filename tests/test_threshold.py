@@ -9,6 +9,7 @@ from sklearn.metrics import recall_score
 from tests.helpers import TINY_TRAINING, sentiment_frame
 from vertical_tune import FineTuner, load
 from vertical_tune.errors import ConfigError
+from vertical_tune.reporting.run_view import load_run_view
 
 
 def binary_frame(rows, seed):
@@ -71,6 +72,13 @@ def test_one_vs_rest_threshold_reaches_the_recall_target(tiny_preset, tmp_path):
     others = frame[~predicted_neutral]
     probabilities = others[["prob_negative", "prob_positive"]].to_numpy()
     assert list(others["label"]) == [("negative", "positive")[i] for i in np.argmax(probabilities, axis=1)]
+
+    # The report reads the saved predictions back and must count exactly what training counted.
+    run = tuner.save()
+    view = load_run_view(run, intervals=False)
+    np.testing.assert_array_equal(view["probabilities"], tuner.validation_predictions["probabilities"])
+    assert view["metrics"]["per_class"] == tuner.validation_report["per_class"]
+    assert view["metrics"]["confusion_matrix"] == tuner.validation_report["confusion_matrix"]
 
 
 def test_threshold_unknown_positive_label(tiny_preset, tmp_path):

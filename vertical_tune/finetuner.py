@@ -499,8 +499,9 @@ class FineTuner:
         frame = pd.DataFrame({"text": list(texts)})
         predicted = apply_decision(np.nan_to_num(probabilities, nan=-1.0), self.decision_threshold)
         frame["label"] = [self.labels.names[i] if keep else "" for i, keep in zip(predicted, present)]
-        # A row without a text is all NaN, so its maximum (the confidence) is NaN too.
-        frame["confidence"] = probabilities.max(axis=1)
+        # The probability of the predicted label, which a threshold can make other than the
+        # largest one; a row without a text is all NaN, so its confidence is NaN too.
+        frame["confidence"] = probabilities[np.arange(len(predicted)), predicted]
         for index, name in enumerate(self.labels.names):
             frame[f"prob_{name}"] = probabilities[:, index]
         return frame

@@ -51,9 +51,9 @@ def read_predictions(path):
 
     frame = pd.read_parquet(path)
     columns = sorted((c for c in frame.columns if c.startswith("prob_")), key=lambda c: int(c[5:]))
-    probabilities = frame[columns].to_numpy(dtype=np.float64)
-    # Saved as float32: renormalise so each row sums to 1 in float64, as scikit-learn checks.
-    probabilities = probabilities / probabilities.sum(axis=1, keepdims=True)
+    # The float32 values `predict_proba` gave, unchanged: a decision threshold compares
+    # them with `>=`, so even a rounding change could flip an example at the threshold.
+    probabilities = frame[columns].to_numpy(dtype=np.float32)
     return list(frame["text"]), frame["label_index"].to_numpy(dtype=int), probabilities
 
 

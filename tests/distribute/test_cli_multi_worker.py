@@ -3,6 +3,7 @@
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -98,3 +99,41 @@ def test_both_workers_resume_from_the_chiefs_checkpoint(tiny_preset, data):
     metrics = json.loads((data / "runs" / "worker-0" / "metrics.json").read_text())
     assert metrics["training"]["epochs_run"] == killed_at["epoch"] + 1
     assert not (data / "runs" / "worker-1").exists()
+
+
+def test_busy_port_is_a_clear_error(tmp_path):
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    port = listener.getsockname()[1]
+    tf_config = json.dumps({"cluster": {"worker": [f"127.0.0.1:{port}"]}, "task": {"type": "worker", "index": 0}})
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "vertical_tune.cli.main", "train", "--preset", "finance", "--strategy", "multi_worker"],
+            cwd=tmp_path, env=_environment(TF_CONFIG=tf_config), capture_output=True, text=True, timeout=TIMEOUT_SECONDS,
+        )
+    finally:
+        listener.close()
+    assert done.returncode == 2, done.stderr[-2000:]
+    assert f"cannot start this worker's server at 127.0.0.1:{port}" in done.stderr
+    assert "TF_CONFIG cluster.worker[0]" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_sigterm_stops_a_worker(tiny_preset, data):
+    """TensorFlow's multi-worker runtime ignores SIGTERM; a scheduler's stop request must still work."""
+    cluster = {"worker": [f"127.0.0.1:{port}" for port in _free_ports(1)]}
+    state_file = data / "ckpt" / "state.json"
+    settings = ("--epochs", "200", "--set", "training.checkpoint_every_steps=2", "--set", "output.checkpoint_dir=ckpt")
+    (worker,) = start_workers(data, tiny_preset, cluster, *settings)
+    deadline = time.monotonic() + TIMEOUT_SECONDS
+    while time.monotonic() < deadline and worker.poll() is None and not state_file.is_file():
+        time.sleep(0.05)
+    assert worker.poll() is None, "training ended before the signal"
+    os.kill(worker.pid, signal.SIGTERM)
+    try:
+        worker.communicate(timeout=30)
+    finally:
+        if worker.poll() is None:
+            os.kill(worker.pid, signal.SIGKILL)
+    assert worker.returncode == -signal.SIGTERM

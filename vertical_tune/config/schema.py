@@ -31,7 +31,8 @@ class ThresholdConfig(_Section):
             "`argmax` predicts the most probable label. `f1` picks the threshold with the best F1 "
             "of the positive label, `min_recall` the highest threshold whose recall reaches "
             "`target` (best precision), `min_precision` the lowest whose precision reaches "
-            "`target` (best recall). `predict` applies the threshold saved with the model."
+            "`target` (best recall). The threshold is chosen after training (the best epoch is "
+            "picked with argmax predictions); the final metrics, the report and `predict` use it."
         ),
     )
     target: Optional[float] = Field(
@@ -282,8 +283,9 @@ class DataConfig(_Section):
         False,
         description=(
             "Read the training data as a tf.data stream, file by file, instead of loading "
-            "it into memory: for data larger than memory. Needs `task.labels` listed and "
-            "`data.validation` set; `split` and `max_train_rows` do not apply."
+            "it into memory: for data larger than memory. Needs `data.validation`; "
+            "`task.labels: from_data` costs one extra pass. `split` is not used, and "
+            "`max_train_rows` is refused."
         ),
     )
     shuffle_buffer: int = Field(

@@ -198,6 +198,7 @@ def _manifest(config, vocabulary, stats, files, shards, features):
         "label_column": config.task.label_column,
         "features": features,
         "num_rows": stats.rows,
+        "label_counts": {str(raw): int(count) for raw, count in stats.label_counts.items()},
         "dropped_empty_texts": stats.dropped_empty_texts,
         "dropped_missing_labels": stats.dropped_missing_labels,
         "shards": shards,

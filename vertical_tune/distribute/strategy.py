@@ -5,7 +5,9 @@ replicas on local GPUs or logical CPUs, MultiWorkerMirroredStrategy over `TF_CON
 or TPUStrategy.
 """
 
+import logging
 import math
+import signal
 
 import tensorflow as tf
 
@@ -13,6 +15,8 @@ from vertical_tune.distribute import devices
 from vertical_tune.distribute.cluster import read_tf_config
 from vertical_tune.distribute.keras_compat import patch_keras_for_distribution
 from vertical_tune.errors import ConfigError, format_error
+
+logger = logging.getLogger(__name__)
 
 
 def build_strategy(settings):
@@ -53,16 +57,29 @@ def _mirrored(settings):
                 where="distribution.strategy",
                 received="mirrored",
                 expected="one or more GPUs, or `distribution.cpu_devices` set to split the CPU",
-                fix="Set `cpu_devices: 2` to test on logical CPU devices, or use `strategy: default`.",
+                fix="Set `distribution.cpu_devices: 2` to test on logical CPU devices, or "
+                "`distribution.strategy: default`.",
             )
         )
     return tf.distribute.MirroredStrategy()
 
 
 def _multi_worker():
-    read_tf_config()
+    task = read_tf_config()
     try:
-        return tf.distribute.MultiWorkerMirroredStrategy()
+        strategy = tf.distribute.MultiWorkerMirroredStrategy()
+    except tf.errors.OpError as error:
+        address = task.cluster[task.task_type][task.task_index]
+        raise ConfigError(
+            format_error(
+                f"distribution.strategy `multi_worker` cannot start this worker's server at {address}.",
+                where=f"TF_CONFIG cluster.{task.task_type}[{task.task_index}]",
+                received=str(error).splitlines()[0] if str(error) else type(error).__name__,
+                expected="a free port on this machine's own address",
+                fix="Stop the process that holds the port (an earlier worker still running?), or give this "
+                "task another free port in `TF_CONFIG` on every worker.",
+            )
+        ) from error
     except RuntimeError as error:
         raise ConfigError(
             format_error(
@@ -74,6 +91,21 @@ def _multi_worker():
                 fix="Build the strategy before anything else runs TensorFlow, or start a fresh process.",
             )
         ) from error
+    _restore_sigterm()
+    return strategy
+
+
+def _restore_sigterm():
+    """Let SIGTERM end the process again, as it does without a strategy.
+
+    Starting MultiWorkerMirroredStrategy installs TensorFlow's own SIGTERM handler,
+    which ignores the signal, so `kill PID` and a scheduler's stop request would not
+    stop the worker. A worker stopped this way resumes from the chief's checkpoint.
+    """
+    try:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    except ValueError:  # not the main thread: signals cannot be set there
+        logger.warning("SIGTERM does not stop this multi-worker process; stop it with SIGKILL.")
 
 
 def _tpu(tpu):

@@ -215,7 +215,8 @@ def _curve_area_table(metrics, labels):
 
 def _mistakes_table(labels, y_true, probabilities, texts, y_pred=None):
     predicted = probabilities.argmax(axis=1) if y_pred is None else np.asarray(y_pred)
-    confidence = probabilities.max(axis=1)
+    # The probability of the predicted label, which a decision threshold can make other than the largest.
+    confidence = probabilities[np.arange(len(predicted)), predicted]
     wrong = np.flatnonzero(predicted != y_true)
     # A stable sort keeps equally confident mistakes in input order.
     order = wrong[np.argsort(-confidence[wrong], kind="stable")][:MISTAKES_SHOWN]

@@ -99,7 +99,9 @@ def open_stream(config):
     if prepared:
         manifest = read_manifest(data.train)
         labels = manifest_vocabulary(manifest)
-        return TrainStream(data.train, files, True, labels, prepared_row_count(manifest), None)
+        # Manifests of earlier versions have no label counts; class weights then need the raw files.
+        counts = manifest.get("label_counts") or None
+        return TrainStream(data.train, files, True, labels, prepared_row_count(manifest), counts)
 
     columns = {"text_column": task.text_column, "label_column": task.label_column, "encoding": data.encoding}
     if task.labels == "from_data":
@@ -177,10 +179,11 @@ def stream_class_weights(stream, mode):
     if not stream.label_counts:
         raise ConfigError(
             format_error(
-                "`training.class_weight: balanced` needs the label counts, which prepared shards do not keep.",
+                "`training.class_weight: balanced` needs the label counts, which these prepared shards lack.",
                 where="training.class_weight",
                 received=mode,
-                fix="Set `training.class_weight: none`, or stream the raw files instead of the shards.",
+                fix="Run `vtune data prepare` again (its manifest now keeps the counts), set "
+                "`training.class_weight: none`, or stream the raw files.",
             )
         )
     index = {raw: i for i, raw in enumerate(stream.labels.raw_values)}
