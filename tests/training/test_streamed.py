@@ -65,6 +65,8 @@ def test_streamed_training_on_prepared_shards(tiny_preset, shards):
     assert sum(shard["rows"] for shard in manifest["shards"]) == rows
 
     prepared = streaming_tuner(tiny_preset, folder, train=str(folder / "prepared"))
+    # The manifest keeps the label counts, so balanced class weights work on shards too.
+    prepared.config.training.class_weight = "balanced"
     prepared.fit(verbose=0)
 
     assert prepared.data_summary["train"]["rows"] == rows
