@@ -65,6 +65,8 @@ def test_one_vs_rest_threshold_reaches_the_recall_target(tiny_preset, tmp_path):
     # `predict` and the validation metrics follow the threshold, not the argmax.
     frame = tuner.predict(list(validation["text"]))
     predicted_neutral = frame["label"] == "neutral"
+    chosen = [frame.loc[row, f"prob_{label}"] for row, label in frame["label"].items()]
+    assert frame["confidence"].tolist() == chosen
     assert list(predicted_neutral) == list(frame["prob_neutral"] >= point["threshold"])
     recall = recall_score(validation["label"] == "neutral", predicted_neutral)
     assert recall == pytest.approx(point["recall"])
