@@ -2,7 +2,7 @@
 
 Both runs go through the CLI (`vtune train --preset finance ...`). The two-worker run
 starts two processes on 127.0.0.1 with free ports, each with its own `TF_CONFIG` and
-`output.run_dir`; worker 0 is the chief and writes the run directory. The script prints
+`output.run_dir`. Worker 0 is the chief and writes the run directory. The script prints
 the validation macro-F1 of both runs, their difference and the wall times.
 
 With `distribution.batch_size: global` (the default) both runs take the same steps with

@@ -11,8 +11,8 @@ includes graph tracing.
     .venv/bin/python bench/tfrecord_speed.py --backbone minilm_l6_offline --rows 512 --epochs 3
     .venv/bin/python bench/tfrecord_speed.py --backbone tiny --rows 4096 --epochs 3
 
-`--backbone tiny` uses a random BERT with hidden size 32 and 2 layers, where
-tokenization is a large share of each step; with MiniLM-L6 the encoder dominates.
+`--backbone tiny` uses a random BERT with hidden size 32 and 2 layers, whose steps
+are short. With MiniLM-L6 the encoder dominates each step.
 """
 
 import argparse

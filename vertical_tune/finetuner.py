@@ -499,8 +499,8 @@ class FineTuner:
         frame = pd.DataFrame({"text": list(texts)})
         predicted = apply_decision(np.nan_to_num(probabilities, nan=-1.0), self.decision_threshold)
         frame["label"] = [self.labels.names[i] if keep else "" for i, keep in zip(predicted, present)]
-        # The probability of the predicted label, which a threshold can make other than the
-        # largest one; a row without a text is all NaN, so its confidence is NaN too.
+        # The confidence is the probability of the predicted label, because a threshold can pick
+        # a label other than the most probable one. A row without a text is all NaN, so is its confidence.
         frame["confidence"] = probabilities[np.arange(len(predicted)), predicted]
         for index, name in enumerate(self.labels.names):
             frame[f"prob_{name}"] = probabilities[:, index]
@@ -665,9 +665,7 @@ def choose_decision_threshold(settings, labels, y_true, probabilities):
             )
         )
     positive = names.index(positive_name)
-    rule = {"min_recall": settings.target} if settings.rule == "min_recall" else {}
-    if settings.rule == "min_precision":
-        rule = {"min_precision": settings.target}
+    rule = {settings.rule: settings.target} if settings.rule in ("min_recall", "min_precision") else {}
     try:
         point = choose_threshold(np.asarray(y_true) == positive, probabilities[:, positive], **rule)
     except ValueError as error:

@@ -172,7 +172,8 @@ def test_evaluate_prints_json(capsys, trained_run, project):
     evaluation = trained_run / "evaluations" / "validation"
     assert (evaluation / "metrics.json").is_file()
     html = (evaluation / "report" / "report.html").read_text(encoding="utf-8")
-    assert "Evaluated on" in html and "validation.csv" in html
+    assert "Evaluated on" in html
+    assert "validation.csv" in html
     assert html.count("data:image/png;base64,") >= 5
     assert (evaluation / "report" / "figures" / "confusion_matrix.png").is_file()
 

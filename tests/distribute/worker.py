@@ -3,7 +3,7 @@
 MODE `mirrored_small` / `mirrored_classifier` prints the loss of one fixed batch under
 the default strategy and under MirroredStrategy on two logical CPU devices.
 MODE `multi_worker` trains a small model for a few steps under the `TF_CONFIG` cluster
-and prints its final loss and weight checksum; the chief also writes OUTPUT.
+and prints its final loss and weight checksum. The chief also writes OUTPUT.
 The result is one JSON line prefixed with `RESULT `.
 """
 

@@ -180,7 +180,7 @@ def test_predict_with_threshold_rejects_invalid(probabilities, positive_index, t
         predict_with_threshold(probabilities, positive_index=positive_index, threshold=threshold)
 
 
-def test_predict_with_threshold_multiclass_falls_back_to_the_other_classes():
+def test_multiclass_threshold_falls_back_to_argmax():
     probabilities = np.array(
         [
             [0.50, 0.30, 0.20],  # class 1 below the threshold: the best other class, 0
@@ -195,7 +195,7 @@ def test_predict_with_threshold_multiclass_falls_back_to_the_other_classes():
     assert predicted.tolist() == [0, 2, 1, 1]
 
 
-def test_thresholded_recall_equals_the_one_vs_rest_operating_point():
+def test_thresholded_recall_matches_operating_point():
     rng = np.random.default_rng(7)
     y_true = rng.integers(0, 4, 300)
     probabilities = rng.dirichlet(np.ones(4), size=300)

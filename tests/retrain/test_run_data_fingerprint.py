@@ -14,7 +14,7 @@ def write_run(folder, config_data, summary):
     return folder
 
 
-def test_fingerprint_of_files_has_hash_and_rows(tmp_path):
+def test_fingerprint_of_files_has_hash(tmp_path):
     train, validation = tmp_path / "train.csv", tmp_path / "validation.csv"
     train.write_text("text,label\na,x\n", encoding="utf-8")
     validation.write_text("text,label\nb,y\n", encoding="utf-8")
@@ -30,7 +30,7 @@ def test_fingerprint_of_files_has_hash_and_rows(tmp_path):
     assert fingerprint["validation"]["sha256"] == sha256_of(validation)
 
 
-def test_fingerprint_names_a_split_without_a_hash(tmp_path):
+def test_fingerprint_names_split_without_hash(tmp_path):
     train = tmp_path / "train.csv"
     train.write_text("text,label\na,x\n", encoding="utf-8")
     run = write_run(
@@ -44,7 +44,7 @@ def test_fingerprint_names_a_split_without_a_hash(tmp_path):
     assert fingerprint["validation"] == {"path": f"split of {train}", "sha256": None, "rows": 20}
 
 
-def test_fingerprint_of_a_retrain_pool_is_not_the_configured_file(tmp_path):
+def test_fingerprint_names_retrain_pool(tmp_path):
     validation = tmp_path / "validation.csv"
     validation.write_text("text,label\nb,y\n", encoding="utf-8")
     run = write_run(

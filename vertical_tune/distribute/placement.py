@@ -1,8 +1,8 @@
 """One run's placement: its strategy, the batch and learning rate it trains with, and who writes.
 
-`FineTuner`, `MultiTaskTuner`, distillation and compression all build their models
-through `Placement.building()`, so every path runs inside the strategy's scope
-with the configured precision, and writes files only on the chief.
+`FineTuner`, `MultiTaskTuner` and distillation build their models through
+`Placement.building()`, so they run inside the strategy's scope with the configured
+precision, and write files only on the chief. Compression fine-tunes on one device.
 """
 
 import contextlib

@@ -94,7 +94,8 @@ def _check_policy(policy, device):
     if policy == "mixed_bfloat16" and device == "GPU":
         _check_gpu_bfloat16(policy)
     if policy == "mixed_bfloat16" and device == "CPU" and not _cpu_has_bfloat16():
-        # NOTE: only checked on Linux. bfloat16 still works without these flags, but slower than float32.
+        # NOTE: only checked on Linux. bfloat16 still works without these flags, probably
+        # slower than float32 (not measured).
         logger.warning(
             "distribution.mixed_precision `mixed_bfloat16` on a CPU without %s runs in emulation "
             "and may be slower than `none`.",

@@ -109,10 +109,11 @@ def _restore_sigterm():
 
 
 def _tpu(tpu):
+    # NOTE: never run on a TPU; only the checks for a missing TPU are tested.
     if not devices.tpu_visible(tpu):
         raise _no_tpu_error(tpu, "no TPU device was found on this host")
-    # TensorFlow raises several unrelated types when no TPU answers (NotFoundError,
-    # ValueError, RuntimeError); all of them mean the same thing to the user.
+    # TensorFlow raises several unrelated types when no TPU responds (NotFoundError,
+    # ValueError, RuntimeError). All of them mean the same thing to the user.
     try:
         resolver = tf.distribute.cluster_resolver.TPUClusterResolver(tpu=tpu)
         tf.config.experimental_connect_to_cluster(resolver)

@@ -11,7 +11,6 @@ import contextlib
 import dataclasses
 import functools
 import logging
-import os
 from pathlib import Path
 
 import keras
@@ -23,8 +22,9 @@ from vertical_tune.data.manifest import MANIFEST_NAME, manifest_vocabulary, read
 from vertical_tune.data.prepared import prepared_row_count, read_prepared, without_preprocessor
 from vertical_tune.data.streaming import count_rows, expand_sources, scan_labels, steps_per_epoch, stream_examples
 from vertical_tune.errors import ConfigError, format_error
-from vertical_tune.training.callbacks import EpochTimer, JsonLinesLogger, ValidationMetrics
+from vertical_tune.training.callbacks import EpochTimer, ValidationMetrics
 from vertical_tune.training.pipeline import make_dataset
+from vertical_tune.training.trainer import selection_callbacks
 
 logger = logging.getLogger(__name__)
 
@@ -211,23 +211,11 @@ def fit_stream(model, dataset, steps, validation, label_names, training, *, toke
         val_ds = val_ds.map(preprocessor, num_parallel_calls=tf.data.AUTOTUNE)
         preprocessing = without_preprocessor(model)
     validation_metrics = ValidationMetrics(val_ds, val_y, label_names)
-    monitor = f"val_{training.selection_metric}"
     mode = "min" if training.selection_metric == "loss" else "max"
-    patience = training.early_stopping_patience
     timer = EpochTimer()
-    built_in = [
-        timer,
-        validation_metrics,
-        keras.callbacks.EarlyStopping(
-            monitor=monitor,
-            mode=mode,
-            patience=training.epochs if patience is None else patience,
-            restore_best_weights=True,
-        ),
-        keras.callbacks.TensorBoard(os.path.join(workdir, "logs"), write_graph=False, profile_batch=0),
-    ]
-    if json_lines:
-        built_in.append(JsonLinesLogger())
+    built_in = [timer, validation_metrics] + selection_callbacks(
+        f"val_{training.selection_metric}", mode, training, workdir, json_lines
+    )
     # keras-hub's `fit` accepts only plain datasets. These batches hold token ids already,
     # so Keras' own `fit` takes them, distributed or not.
     fit = functools.partial(keras.Model.fit, model) if tokenized else model.fit
